@@ -1,0 +1,355 @@
+"""The constraint set Z of a simple bilevel problem: a Euclidean ball, a box, or all of R^n.
+
+Every domain offers what the methods need and nothing else:
+
+- ``project(z)``: Euclidean projection onto Z.
+- ``project_hyperplane(z, w, b)``: projection onto Z ∩ {x : <w, x> + b = 0}, or ``None`` when that set is
+  empty (FC-BiO's third candidate, Prop. 5.2 of the paper).
+- ``project_halfspace(z, a, beta)``: projection onto Z ∩ {x : <a, x> <= beta} (AGM-BiO's cutting plane).
+- ``lmo(c)`` and ``lmo_halfspace(c, a, beta)``: linear minimisation oracles (CG-BiO, Frank-Wolfe).
+- ``model_min(y, V, m)``: min over x in Z of <v, x - y> + (m/2)||x - y||^2 for a batch of (v, m); this gives
+  the Lagrangian lower bounds that certify bisection steps and the g-hat stage.
+- ``diameter``: D = sup ||x - y|| over Z (infinite for R^n).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linprog
+
+__all__ = ["Domain", "Ball", "Box", "Rn"]
+
+_BISECTION_STEPS = 100  # halving a bracket 100 times reaches float64 resolution
+
+
+def _as_vector(name: str, value, dim: int | None = None) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"invalid {name} with shape {arr.shape}: must be a 1-D vector")
+    if dim is not None and arr.shape[0] != dim:
+        raise ValueError(f"invalid {name} of length {arr.shape[0]}: must have length {dim}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"invalid {name}: entries must be finite")
+    return arr
+
+
+class Domain(ABC):
+    """A closed convex set Z in R^dim."""
+
+    dim: int
+
+    @property
+    @abstractmethod
+    def diameter(self) -> float: ...
+
+    @property
+    def bounded(self) -> bool:
+        return bool(np.isfinite(self.diameter))
+
+    @abstractmethod
+    def project(self, z: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def contains(self, x: np.ndarray, tol: float = 1e-9) -> bool: ...
+
+    @abstractmethod
+    def lmo(self, c: np.ndarray) -> np.ndarray:
+        """argmin over s in Z of <c, s>."""
+
+    @abstractmethod
+    def model_min(self, y: np.ndarray, V: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Row-wise min over x in Z of <V[i], x - y> + (m[i]/2)||x - y||^2 (m[i] >= 0)."""
+
+    def model_min_pair(self, y: np.ndarray, p: np.ndarray, q: np.ndarray, lam: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """``model_min`` for v = λp + (1-λ)q over a vector of λ (one m per λ).
+
+        Balls and R^n override this with a formula in six inner products, so a dense λ search costs O(n) once.
+        """
+        lam = np.asarray(lam, dtype=float)
+        return self.model_min(y, lam[:, None] * p + (1 - lam)[:, None] * q, m)
+
+    @abstractmethod
+    def _support_interval(self, w: np.ndarray) -> tuple[float, float]:
+        """(min, max) of <w, x> over Z."""
+
+    def project_hyperplane(self, z: np.ndarray, w: np.ndarray, b: float) -> np.ndarray | None:
+        """Projection onto Z ∩ {<w, x> + b = 0}; None when the intersection is empty.
+
+        Generic dual bisection: x(mu) = P_Z(z - mu w) and phi(mu) = <w, x(mu)> + b is non-increasing in mu,
+        so the multiplier mu* with phi(mu*) = 0 is found by bracketing and bisection.
+        """
+        lo, hi = self._support_interval(w)
+        if not (lo <= -b <= hi):
+            return None
+
+        def phi(mu: float) -> float:
+            return float(w @ self.project(z - mu * w)) + b
+
+        phi0 = phi(0.0)
+        if phi0 == 0.0:
+            return self.project(z)
+        step = 1.0 / max(float(w @ w), 1e-300)
+        a_mu, b_mu = (0.0, step) if phi0 > 0 else (-step, 0.0)
+        for _ in range(200):  # double until the root is bracketed
+            if phi0 > 0 and phi(b_mu) > 0:
+                a_mu, b_mu = b_mu, 2 * b_mu
+            elif phi0 < 0 and phi(a_mu) < 0:
+                a_mu, b_mu = 2 * a_mu, a_mu
+            else:
+                break
+        for _ in range(_BISECTION_STEPS):
+            mid = 0.5 * (a_mu + b_mu)
+            if phi(mid) > 0:
+                a_mu = mid
+            else:
+                b_mu = mid
+            if b_mu - a_mu <= 1e-15 * max(1.0, abs(mid)):
+                break
+        return self.project(z - 0.5 * (a_mu + b_mu) * w)
+
+    def project_halfspace(self, z: np.ndarray, a: np.ndarray, beta: float) -> np.ndarray | None:
+        """Projection onto Z ∩ {<a, x> <= beta}; None when empty.
+
+        If P_Z(z) satisfies the cut it is the answer; otherwise the cut is active at the solution, so the
+        answer is the projection onto Z ∩ {<a, x> = beta}.
+        """
+        p = self.project(z)
+        if float(a @ p) <= beta:
+            return p
+        return self.project_hyperplane(z, a, -beta)
+
+    def lmo_halfspace(self, c: np.ndarray, a: np.ndarray, beta: float) -> np.ndarray:
+        """argmin over s in Z ∩ {<a, s> <= beta} of <c, s> (a linear program in general)."""
+        raise NotImplementedError(f"{type(self).__name__} has no linear minimisation oracle over a halfspace")
+
+
+@dataclass(eq=False)
+class Ball(Domain):
+    """Euclidean ball B(center, radius)."""
+
+    center: np.ndarray
+    radius: float
+    dim: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.center = _as_vector("center", self.center)
+        if not (np.isfinite(self.radius) and self.radius > 0):
+            raise ValueError(f"invalid radius={self.radius!r}: must be a finite number > 0")
+        self.radius = float(self.radius)
+        self.dim = self.center.shape[0]
+
+    @classmethod
+    def centered(cls, dim: int, radius: float) -> "Ball":
+        if int(dim) < 1:
+            raise ValueError(f"invalid dim={dim!r}: must be an integer >= 1")
+        return cls(np.zeros(int(dim)), radius)
+
+    @property
+    def diameter(self) -> float:
+        return 2.0 * self.radius
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        d = z - self.center
+        dd = float(d @ d)
+        if dd <= self.radius * self.radius:
+            return np.array(z, dtype=float, copy=True)
+        return self.center + d * (self.radius / np.sqrt(dd))
+
+    def contains(self, x: np.ndarray, tol: float = 1e-9) -> bool:
+        d = x - self.center
+        return float(np.sqrt(d @ d)) <= self.radius * (1 + tol) + tol
+
+    def lmo(self, c: np.ndarray) -> np.ndarray:
+        nc = float(np.linalg.norm(c))
+        if nc == 0.0:
+            return self.center.copy()
+        return self.center - (self.radius / nc) * c
+
+    def _support_interval(self, w: np.ndarray) -> tuple[float, float]:
+        wc, r = float(w @ self.center), self.radius * float(np.linalg.norm(w))
+        return wc - r, wc + r
+
+    def project_hyperplane(self, z: np.ndarray, w: np.ndarray, b: float) -> np.ndarray | None:
+        # Closed form: project z and the centre onto H, then project onto the disc B ∩ H.
+        ww = float(w @ w)
+        if ww == 0.0:
+            return None
+        dist_c = (float(w @ self.center) + b) / ww  # signed offset of the centre, in units of w
+        d2 = dist_c * dist_c * ww
+        r2 = self.radius**2 - d2
+        if r2 < 0.0:
+            return None
+        c_h = self.center - dist_c * w
+        z_h = z - ((float(w @ z) + b) / ww) * w
+        d = z_h - c_h
+        nd = float(np.sqrt(d @ d))
+        r = float(np.sqrt(r2))
+        return z_h if nd <= r else c_h + d * (r / nd)
+
+    def lmo_halfspace(self, c: np.ndarray, a: np.ndarray, beta: float) -> np.ndarray:
+        # Shift to the centre: s = center + u, ||u|| <= R, <a, u> <= beta - <a, center>.
+        beta_u = beta - float(a @ self.center)
+        s0 = self.lmo(c)
+        if float(a @ s0) <= beta + 1e-12 * max(1.0, abs(beta)):
+            return s0
+        aa = float(a @ a)
+        if aa == 0.0:  # infeasible cut 0 <= beta < 0: caller's problem, return the plain LMO
+            return s0
+        r2 = self.radius**2 - beta_u**2 / aa
+        if r2 < 0.0:  # the halfspace misses the ball except on its boundary side: closest point
+            return self.center + (beta_u / aa) * a if beta_u >= 0 else self.center - (self.radius / np.sqrt(aa)) * a
+        c_perp = c - (float(c @ a) / aa) * a
+        n_perp = float(np.linalg.norm(c_perp))
+        base = self.center + (beta_u / aa) * a
+        if n_perp == 0.0:
+            return base
+        return base - np.sqrt(r2) * c_perp / n_perp
+
+    def model_min_pair(self, y, p, q, lam, m):
+        # Everything is written with W = m·d - v (d = y - center), so tiny m cannot overflow: the unconstrained
+        # minimiser u* = W/m lies in the ball iff ||W|| <= m·R; otherwise u = R·W/||W||.
+        d = y - self.center
+        pp, qq, pq = float(p @ p), float(q @ q), float(p @ q)
+        pd, qd, dd = float(p @ d), float(q @ d), float(d @ d)
+        lam = np.asarray(lam, dtype=float)
+        m = np.broadcast_to(np.asarray(m, dtype=float), lam.shape)
+        mu = 1 - lam
+        vv = np.maximum(lam * lam * pp + 2 * lam * mu * pq + mu * mu * qq, 0.0)
+        vd = lam * pd + mu * qd
+        R = self.radius
+        ww = np.maximum(m * m * dd - 2 * m * vd + vv, 0.0)  # ||m d - v||²
+        nw = np.sqrt(ww)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            inside = (nw <= m * R) & (m > 0)
+            v_u = R * (m * vd - vv) / nw      # <v, u> at u = R W/||W||
+            u_d = R * (m * dd - vd) / nw      # <u, d>
+            boundary = v_u - vd + 0.5 * m * (R * R - 2 * u_d + dd)
+            interior = -vv / (2 * m)
+        out = np.where(inside, interior, np.where(nw > 0, boundary, -vd))
+        return out
+
+    def model_min(self, y: np.ndarray, V: np.ndarray, m: np.ndarray) -> np.ndarray:
+        V = np.atleast_2d(V)
+        m = np.broadcast_to(np.asarray(m, dtype=float), (V.shape[0],))
+        d = y - self.center  # x = center + u, ||u|| <= R; minimise <v, u - d> + m/2 ||u - d||^2
+        W = m[:, None] * d[None, :] - V  # the unconstrained minimiser is W/m
+        nw = np.linalg.norm(W, axis=1)
+        inside = (nw <= m * self.radius) & (m > 0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            U = np.where(inside[:, None], W / np.where(m > 0, m, 1.0)[:, None],
+                         self.radius * W / np.where(nw > 0, nw, 1.0)[:, None])
+        diff = U - d[None, :]
+        return np.einsum("ij,ij->i", V, diff) + 0.5 * m * np.einsum("ij,ij->i", diff, diff)
+
+
+@dataclass(eq=False)
+class Box(Domain):
+    """Axis-aligned box {lower <= x <= upper} (bounds may be arrays or scalars broadcast to dim)."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    dim: int = -1
+
+    def __post_init__(self) -> None:
+        lo = np.asarray(self.lower, dtype=float)
+        hi = np.asarray(self.upper, dtype=float)
+        if self.dim == -1:
+            shapes = [a.shape[0] for a in (lo, hi) if a.ndim == 1]
+            if not shapes:
+                raise ValueError("invalid Box: give dim when both bounds are scalars")
+            self.dim = shapes[0]
+        self.lower = np.broadcast_to(lo, (self.dim,)).astype(float)
+        self.upper = np.broadcast_to(hi, (self.dim,)).astype(float)
+        if not (np.all(np.isfinite(self.lower)) and np.all(np.isfinite(self.upper))):
+            raise ValueError("invalid Box bounds: must be finite (use Rn for an unconstrained problem)")
+        if np.any(self.lower > self.upper):
+            i = int(np.argmax(self.lower > self.upper))
+            raise ValueError(f"invalid Box: lower[{i}]={self.lower[i]} > upper[{i}]={self.upper[i]}: "
+                             "need lower <= upper")
+
+    @property
+    def diameter(self) -> float:
+        return float(np.linalg.norm(self.upper - self.lower))
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        return np.clip(z, self.lower, self.upper)
+
+    def contains(self, x: np.ndarray, tol: float = 1e-9) -> bool:
+        return bool(np.all(x >= self.lower - tol) and np.all(x <= self.upper + tol))
+
+    def lmo(self, c: np.ndarray) -> np.ndarray:
+        return np.where(c > 0, self.lower, self.upper)
+
+    def _support_interval(self, w: np.ndarray) -> tuple[float, float]:
+        lo = float(np.sum(np.minimum(w * self.lower, w * self.upper)))
+        hi = float(np.sum(np.maximum(w * self.lower, w * self.upper)))
+        return lo, hi
+
+    def lmo_halfspace(self, c: np.ndarray, a: np.ndarray, beta: float) -> np.ndarray:
+        s0 = self.lmo(c)
+        if float(a @ s0) <= beta:
+            return s0
+        res = linprog(c, A_ub=a[None, :], b_ub=[beta], bounds=np.column_stack([self.lower, self.upper]), method="highs")
+        return res.x if res.status == 0 else s0
+
+    def model_min(self, y: np.ndarray, V: np.ndarray, m: np.ndarray) -> np.ndarray:
+        V = np.atleast_2d(V)
+        m = np.broadcast_to(np.asarray(m, dtype=float), (V.shape[0],))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            unconstrained = np.where(m[:, None] > 0, y[None, :] - V / np.where(m > 0, m, 1.0)[:, None], 0.0)
+        corner = np.where(V > 0, self.lower[None, :], self.upper[None, :])
+        X = np.where(m[:, None] > 0, np.clip(unconstrained, self.lower, self.upper), corner)
+        diff = X - y[None, :]
+        return np.einsum("ij,ij->i", V, diff) + 0.5 * m * np.einsum("ij,ij->i", diff, diff)
+
+
+@dataclass(eq=False)
+class Rn(Domain):
+    """All of R^dim (unconstrained); projection is the identity and the diameter is infinite."""
+
+    dim: int
+
+    def __post_init__(self) -> None:
+        if int(self.dim) < 1:
+            raise ValueError(f"invalid dim={self.dim!r}: must be an integer >= 1")
+        self.dim = int(self.dim)
+
+    @property
+    def diameter(self) -> float:
+        return float("inf")
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        return np.array(z, dtype=float, copy=True)
+
+    def contains(self, x: np.ndarray, tol: float = 1e-9) -> bool:
+        return bool(np.all(np.isfinite(x)))
+
+    def lmo(self, c: np.ndarray) -> np.ndarray:
+        raise ValueError("invalid domain=Rn for a linear minimisation oracle: needs a bounded domain (Ball or Box)")
+
+    def _support_interval(self, w: np.ndarray) -> tuple[float, float]:
+        return (-np.inf, np.inf) if np.any(w != 0) else (0.0, 0.0)
+
+    def project_hyperplane(self, z: np.ndarray, w: np.ndarray, b: float) -> np.ndarray | None:
+        ww = float(w @ w)
+        if ww == 0.0:
+            return None if b != 0 else z.copy()
+        return z - ((float(w @ z) + b) / ww) * w
+
+    def model_min_pair(self, y, p, q, lam, m):
+        lam = np.asarray(lam, dtype=float)
+        m = np.broadcast_to(np.asarray(m, dtype=float), lam.shape)
+        mu = 1 - lam
+        vv = np.maximum(lam * lam * float(p @ p) + 2 * lam * mu * float(p @ q) + mu * mu * float(q @ q), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.where(m > 0, -vv / (2 * np.where(m > 0, m, 1.0)), np.where(vv == 0, 0.0, -np.inf))
+
+    def model_min(self, y: np.ndarray, V: np.ndarray, m: np.ndarray) -> np.ndarray:
+        V = np.atleast_2d(V)
+        m = np.broadcast_to(np.asarray(m, dtype=float), (V.shape[0],))
+        vv = np.einsum("ij,ij->i", V, V)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.where(m > 0, -vv / (2 * np.where(m > 0, m, 1.0)), np.where(vv == 0, 0.0, -np.inf))
