@@ -1,0 +1,101 @@
+"""Step time of a training loop with each gate against a plain PyTorch loop with the same model.
+
+One step = zero_grad, forward, backward, [reg.step()], optimizer.step(). The plain loop and every gated loop
+run interleaved in rounds on the same model, data and thread, so machine load hits them alike; the reported
+number is the ratio of median step times (gated / plain). Target: overhead <= 10% of step time.
+
+    python benchmarks/strong_reg/bench_gate_overhead.py [--rounds 7] [--steps 30] [--models vgg,mlp6,mlp2]
+
+Results print as a table and go to benchmarks/results/strong_reg_gate_overhead.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from quartet.strong_reg.gates import make_gate
+from quartet.strong_reg.models import build_model
+from quartet.strong_reg.regularizer import StrongRegularizer
+
+GATES = ("always", "delayed", "coherent", "norm-history", "dominance")
+MODELS = {  # name -> (model, input shape, depth, batch)
+    "vgg": ("vgg", (1, 8, 8), 2, 64),          # the reference digits CNN
+    "vgg28": ("vgg", (1, 28, 28), 2, 64),      # the same CNN at Fashion-MNIST size
+    "mlp6": ("mlp", (1, 8, 8), 6, 64),         # deep MLP: many weights, little compute per weight
+    "mlp2": ("mlp", (1, 8, 8), 2, 64),
+}
+
+
+def _time_steps(model, opt, reg, x, y, steps: int) -> list[float]:
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        if reg is not None:
+            reg.step()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_model(key: str, rounds: int, steps: int) -> list[dict]:
+    name, shape, depth, batch = MODELS[key]
+    torch.manual_seed(0)
+    model = build_model(name, shape, 10, depth=depth)
+    x, y = torch.randn(batch, *shape), torch.randint(0, 10, (batch,))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)  # tiny lr: weights stay comparable
+    variants: dict[str, StrongRegularizer | None] = {"plain": None}
+    for g in GATES:
+        # the library default: only the statistics the gate itself reads
+        variants[g] = StrongRegularizer(model, "l1", 1e-4, make_gate(g, gamma=0, warmup=0))
+    variants["coherent+diagnostics"] = StrongRegularizer(model, "l1", 1e-4, make_gate("coherent"), track_stats=True)
+    samples: dict[str, list[float]] = {k: [] for k in variants}
+    _time_steps(model, opt, None, x, y, 5)  # warm-up
+    for _ in range(rounds):
+        for k, reg in variants.items():
+            samples[k] += _time_steps(model, opt, reg, x, y, steps)
+    plain = statistics.median(samples["plain"])
+    rows = []
+    for k, s in samples.items():
+        med = statistics.median(s)
+        rows.append({"model": key, "variant": k, "median_step_ms": 1e3 * med, "min_step_ms": 1e3 * min(s),
+                     "ratio_to_plain": med / plain, "overhead_pct": 100 * (med / plain - 1)})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--models", default="vgg,mlp6,mlp2")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default="benchmarks/results/strong_reg_gate_overhead.json")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = []
+    for key in args.models.split(","):
+        if key not in MODELS:
+            raise SystemExit(f"invalid --models entry {key!r}: must be one of {', '.join(MODELS)}")
+        rows += bench_model(key, args.rounds, args.steps)
+    print(f"{'model':7s} {'variant':22s} {'median ms':>10s} {'min ms':>8s} {'ratio':>7s} {'overhead':>9s}")
+    for r in rows:
+        print(f"{r['model']:7s} {r['variant']:22s} {r['median_step_ms']:10.3f} {r['min_step_ms']:8.3f} "
+              f"{r['ratio_to_plain']:7.3f} {r['overhead_pct']:8.1f}%")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"args": vars(args), "torch": torch.__version__, "machine": platform.machine(),
+                               "processor": platform.processor(), "rows": rows}, indent=2))
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""Gates: when the strong penalty is applied.
+
+A gate is a small object with one decision method, ``decide(stats) -> bool array`` (one entry per regularized
+tensor), called once per training step with the step's :class:`~quartet.strong_reg.stats.GradStats`. With
+``scope="global"`` the rule sees the sums over all tensors and its single answer applies to every tensor; with
+``scope="per-layer"`` it decides for each tensor from that tensor's own statistics. Every gate records its
+decisions (``gate.history``) and checkpoints through ``state_dict()`` / ``load_state_dict()``.
+
+* :class:`AlwaysGate` - plain SGD on ``L + lam * Omega`` (the baseline that collapses past the tolerance level).
+* :class:`NeverGate` - the penalty is never applied (statistics are still recorded).
+* :class:`DelayedGate` - Delayed Strong Regularization (DSR, ICLR'18 submission): off for the first ``gamma``
+  epochs or steps, on afterwards.
+* :class:`CoherentGate` - Gradient-Coherent Strong Regularization (GCSR, arXiv:1811.08056), direction reading:
+  on while ``cos(g_L, g_L + g_R) >= tau``. The paper's exact test is not public; this is a reconstruction.
+* :class:`NormHistoryGate` - alternative GCSR reading: on while an EMA of ``||g_L||_1`` stays above
+  ``rho`` times its running maximum.
+* :class:`DominanceGate` - alternative GCSR reading: on while ``||g_L||_1 >= kappa * ||g_R||_1``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+import numpy as np
+
+from quartet.common.validation import check_choice, check_float, check_int, fail
+
+from .stats import GradStats
+
+__all__ = ["Gate", "AlwaysGate", "NeverGate", "DelayedGate", "CoherentGate", "NormHistoryGate",
+           "DominanceGate", "GATES", "make_gate"]
+
+SCOPES = ("global", "per-layer")
+
+
+class Gate:
+    """Base class. Subclasses implement ``_rule(stats) -> bool array`` on statistics of the gate's scope."""
+
+    name: ClassVar[str] = "gate"
+    #: whether the rule reads gradient statistics; when False the regularizer may skip computing them
+    needs_stats: ClassVar[bool] = True
+    #: whether the rule reads the 1-norms (``loss_l1``, ``pen_l1``), which cost one more pass over the weights
+    needs_l1: ClassVar[bool] = True
+
+    def __init__(self, scope: str = "global") -> None:
+        self.scope = check_choice("scope", scope, SCOPES)
+        self.history: list[tuple[int, int, np.ndarray]] = []  # (step, epoch, on per tensor)
+
+    # -- the decision --------------------------------------------------------------------------------------
+    def decide(self, stats: GradStats) -> np.ndarray:
+        """Whether to apply the penalty at this step, one bool per regularized tensor."""
+        view = stats.total() if self.scope == "global" else stats
+        on = np.asarray(self._rule(view), dtype=bool).reshape(-1)
+        on = np.broadcast_to(on, (stats.n_tensors,)).copy()
+        self.history.append((stats.step, stats.epoch, on))
+        return on
+
+    def _rule(self, stats: GradStats) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- bookkeeping ---------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget history and any running state (a fresh training run)."""
+        self.history = []
+
+    def on_fraction(self, *, epoch: int | None = None) -> float:
+        """Share of recorded (step, tensor) decisions that applied the penalty; optionally for one epoch."""
+        rows = [on for _, e, on in self.history if epoch is None or e == epoch]
+        if not rows:
+            return float("nan")
+        return float(np.mean(np.concatenate(rows)))
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "scope": self.scope}
+
+    def _state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"config": self.config(),
+                "history": [(s, e, on.tolist()) for s, e, on in self.history],
+                "state": self._state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("config", {}).get("name") != self.name:
+            fail("state_dict", state.get("config", {}).get("name"), f"a state saved by a '{self.name}' gate")
+        self.history = [(int(s), int(e), np.asarray(on, dtype=bool)) for s, e, on in state["history"]]
+        self._load_state(state["state"])
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+class AlwaysGate(Gate):
+    """The penalty at every step: plain SGD on the regularized objective."""
+
+    name = "always"
+    needs_stats = False
+
+    def _rule(self, stats: GradStats) -> np.ndarray:
+        return np.ones(stats.n_tensors, dtype=bool)
+
+
+class NeverGate(Gate):
+    """The penalty at no step (an unregularized run that still records the penalty's statistics)."""
+
+    name = "never"
+    needs_stats = False
+
+    def _rule(self, stats: GradStats) -> np.ndarray:
+        return np.zeros(stats.n_tensors, dtype=bool)
+
+
+class DelayedGate(Gate):
+    """Delayed Strong Regularization: no penalty before epoch (or step) ``gamma``, the full penalty after."""
+
+    name = "delayed"
+    needs_stats = False
+
+    def __init__(self, gamma: int = 2, unit: str = "epoch", scope: str = "global") -> None:
+        super().__init__(scope)
+        self.gamma = check_int("gamma", gamma, min=0)
+        self.unit = check_choice("unit", unit, ("epoch", "step"))
+
+    def _rule(self, stats: GradStats) -> np.ndarray:
+        clock = stats.epoch if self.unit == "epoch" else stats.step
+        return np.full(stats.n_tensors, clock >= self.gamma)
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "gamma": self.gamma, "unit": self.unit}
+
+
+class CoherentGate(Gate):
+    """GCSR, direction reading: penalty on while ``cos(g_L, g_L + g_R) >= tau``.
+
+    The penalized update must keep pointing where the loss wants to go; when the penalty dominates the
+    cosine falls towards 0 and the penalty is skipped until the loss gradient recovers. With ``g_R``
+    orthogonal to ``g_L``, ``tau = 0.5`` allows ``||g_R|| <= sqrt(3) ||g_L||``. A zero loss gradient
+    gives no direction, and the gate stays off.
+    """
+
+    name = "coherent"
+    needs_l1 = False
+
+    def __init__(self, tau: float = 0.5, scope: str = "global") -> None:
+        super().__init__(scope)
+        self.tau = check_float("tau", tau, min=-1.0, max=1.0)
+
+    def _rule(self, stats: GradStats) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return stats.coherence() >= self.tau  # NaN (no loss direction) compares False: off
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "tau": self.tau}
+
+
+class NormHistoryGate(Gate):
+    """GCSR, magnitude reading: on while the EMA of ``||g_L||_1`` is at least ``rho`` times its running max.
+
+    ``e_t = beta * e_{t-1} + (1 - beta) * ||g_L||_1`` (``e_0 = ||g_L||_1``), ``M_t = max_{s<=t} e_s``;
+    on when ``t >= warmup`` and ``e_t >= rho * M_t``. Off during the warm-up.
+    """
+
+    name = "norm-history"
+
+    def __init__(self, rho: float = 0.5, beta: float = 0.9, warmup: int = 20, scope: str = "global") -> None:
+        super().__init__(scope)
+        self.rho = check_float("rho", rho, min=0.0, max=1.0)
+        self.beta = check_float("beta", beta, min=0.0, max=1.0, max_inclusive=False)
+        self.warmup = check_int("warmup", warmup, min=0)
+        self._ema: np.ndarray | None = None
+        self._max: np.ndarray | None = None
+        self._seen = 0
+
+    def _rule(self, stats: GradStats) -> np.ndarray:
+        m = stats.loss_l1
+        if self._ema is None or self._ema.shape != m.shape:
+            self._ema = m.copy()
+            self._max = m.copy()
+        else:
+            self._ema = self.beta * self._ema + (1.0 - self.beta) * m
+            self._max = np.maximum(self._max, self._ema)
+        self._seen += 1
+        if self._seen <= self.warmup:
+            return np.zeros_like(m, dtype=bool)
+        return self._ema >= self.rho * self._max
+
+    def reset(self) -> None:
+        super().reset()
+        self._ema, self._max, self._seen = None, None, 0
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "rho": self.rho, "beta": self.beta, "warmup": self.warmup}
+
+    def _state(self) -> dict[str, Any]:
+        return {"ema": None if self._ema is None else self._ema.tolist(),
+                "max": None if self._max is None else self._max.tolist(), "seen": self._seen}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self._ema = None if state["ema"] is None else np.asarray(state["ema"], dtype=np.float64)
+        self._max = None if state["max"] is None else np.asarray(state["max"], dtype=np.float64)
+        self._seen = int(state["seen"])
+
+
+class DominanceGate(Gate):
+    """GCSR, dominance reading: on while ``||g_L||_1 >= kappa * ||g_R||_1`` (the loss gradient dominates)."""
+
+    name = "dominance"
+
+    def __init__(self, kappa: float = 1.0, scope: str = "global") -> None:
+        super().__init__(scope)
+        self.kappa = check_float("kappa", kappa, min=0.0)
+
+    def _rule(self, stats: GradStats) -> np.ndarray:
+        return stats.loss_l1 >= self.kappa * stats.pen_l1
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "kappa": self.kappa}
+
+
+GATES: dict[str, type[Gate]] = {g.name: g for g in (AlwaysGate, NeverGate, DelayedGate, CoherentGate,
+                                                     NormHistoryGate, DominanceGate)}
+
+
+def make_gate(name: str, **params: Any) -> Gate:
+    """Build a gate by name; ``params`` not used by that gate are ignored (so one CLI can carry them all)."""
+    cls = GATES[check_choice("gate", name, tuple(GATES))]
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    return cls(**{k: v for k, v in params.items() if k in accepted and v is not None})
