@@ -28,22 +28,25 @@ import numpy as np  # noqa: E402
 from quartet.bilevel import solve  # noqa: E402
 from quartet.bilevel.experiments import first_weak_optimal, make_problem, paper_options  # noqa: E402
 
-METHODS = ("fc-bio", "fc-bio-lip", "a-irg", "bi-sg", "cg-bio", "agm-bio", "pb-apg", "bisec-bio", "big-sam", "dbgd")
+METHODS = ("fc-bio", "fc-bio-lip", "a-irg", "bi-sg", "cg-bio", "agm-bio", "pb-apg", "bisec-bio", "big-sam", "dbgd",
+           "r-apm", "mng")
+NOT_FOR_LOGISTIC = ("bisec-bio", "mng")  # need a sublevel-set projection / an isotropic quadratic f
 
 
-def bare_gradient_cost(problem, repeats: int = 2000) -> float:
+def bare_gradient_cost(problem, repeats: int = 2000, clock=time.perf_counter) -> float:
     """Mean seconds of one f and one g value+gradient evaluation over a block of calls, cycling over 64 distinct
     points of Z. A block mean (not a per-call median) is what a method's own time is, so preemption by other
-    processes on a shared machine weighs on both alike; a fixed point would also stay in cache."""
+    processes on a shared machine weighs on both alike; a fixed point would also stay in cache.
+    ``clock=time.process_time`` measures this process's CPU time, which other processes cannot inflate."""
     rng = np.random.default_rng(0)
     scale = max(float(np.linalg.norm(problem.x0)), 1.0) / np.sqrt(problem.dim)
     points = [problem.domain.project(problem.x0 + scale * rng.standard_normal(problem.dim)) for _ in range(64)]
-    t = time.perf_counter()
+    t = clock()
     for i in range(repeats):
         x = points[i % 64]
         problem.f_value_and_grad(x)
         problem.g_value_and_grad(x)
-    return (time.perf_counter() - t) / repeats
+    return (clock() - t) / repeats
 
 
 def overhead_ratio(problem, method: str, options: dict, iters: int = 300, rounds: int = 5) -> dict:
@@ -65,20 +68,31 @@ def overhead_ratio(problem, method: str, options: dict, iters: int = 300, rounds
 def bisection_overhead(problem, eps: float, options: dict, rounds: int = 3) -> dict:
     """FC-BiO's bisection-phase time per f+g gradient pair it consumes (g-hat stage excluded) over the bare
     f+g gradient cost, interleaved with bare blocks. (Per pair, not per counted iteration: a step that a
-    lower-bound certificate ends at its start point costs one pair but completes no iteration.)"""
-    ratios, per_iter, bare = [], [], []
+    lower-bound certificate ends at its start point costs one pair but completes no iteration.)
+
+    Two clocks: wall time (what ``result.time_s`` reports) and this process's CPU time (the run's, less its
+    set-up phase's ``info["setup_cpu_s"]``). On a machine shared with other jobs the wall ratio swings by
+    ±50% between runs, the CPU ratio much less."""
+    ratios, cpu_ratios, per_iter, bare = [], [], [], []
     for _ in range(rounds):
         b0 = bare_gradient_cost(problem, repeats=200)
+        c0 = bare_gradient_cost(problem, repeats=200, clock=time.process_time)
+        cpu = time.process_time()
         r = solve(problem, "fc-bio", eps_f=eps, eps_g=eps, record_every=10**9, **options)
+        cpu = time.process_time() - cpu
         b1 = bare_gradient_cost(problem, repeats=200)
-        pairs = (r.grad_calls - r.info["setup_grad_calls"]) / 2
-        it = (r.time_s - r.info["setup_time_s"]) / max(pairs, 1)
+        c1 = bare_gradient_cost(problem, repeats=200, clock=time.process_time)
+        pairs = max((r.grad_calls - r.info["setup_grad_calls"]) / 2, 1)
+        it = (r.time_s - r.info["setup_time_s"]) / pairs
         ratios.append(it / (0.5 * (b0 + b1)))
+        cpu_ratios.append((cpu - r.info["setup_cpu_s"]) / pairs / (0.5 * (c0 + c1)))
         per_iter.append(it)
         bare.append(0.5 * (b0 + b1))
     return {"method": "fc-bio (bisection phase, per f+g gradient pair)", "ratio_median": float(np.median(ratios)),
-            "ratio_min": float(np.min(ratios)), "per_iter_s": float(np.median(per_iter)),
-            "bare_s": float(np.median(bare)), "grad_calls_per_iter": float("nan"), "eps": eps}
+            "ratio_min": float(np.min(ratios)), "cpu_ratio_median": float(np.median(cpu_ratios)),
+            "cpu_ratio_min": float(np.min(cpu_ratios)), "per_iter_s": float(np.median(per_iter)),
+            "bare_s": float(np.median(bare)), "grad_calls_per_iter": float("nan"), "eps": eps,
+            "grad_calls": r.grad_calls}
 
 
 def measure_overhead() -> list[dict]:
@@ -87,17 +101,19 @@ def measure_overhead() -> list[dict]:
         prob = make_problem("min-norm", data, 0)[0]
         for variant, opts in (("default", {}), ("paper mode", {"certify_lower": False, "tighten_bracket": False,
                                                                 "inner_max_iter": 2000 if eps < 1e-5 else 500})):
-            row = bisection_overhead(prob, eps, opts, rounds=3 if prob.dim < 1000 else 1)
+            rounds = 1 if prob.dim >= 1000 else (7 if variant == "default" else 3)  # paper mode: ~10 s a run
+            row = bisection_overhead(prob, eps, opts, rounds=rounds)
             row.update(data=data, variant=variant)
             overhead.append(row)
-            print(f"bisection time per f+g gradient pair / bare pair, {data:20} eps {eps:g} {variant:10}: median "
+            print(f"bisection time per f+g gradient pair / bare pair, {data:20} eps {eps:g} {variant:10}: CPU median "
+                  f"{row['cpu_ratio_median']:.2f}x (min {row['cpu_ratio_min']:.2f}x); wall median "
                   f"{row['ratio_median']:.2f}x (min {row['ratio_min']:.2f}x; {row['per_iter_s'] * 1e3:.3f} ms vs "
-                  f"{row['bare_s'] * 1e3:.3f} ms)")
+                  f"{row['bare_s'] * 1e3:.3f} ms); {row['grad_calls']} grad calls")
     # every method's first 300 iterations (g-hat stage included for fc-bio, agm-bio and bisec-bio)
     data = "synthetic:400x730"
     prob = make_problem("min-norm", data, 0)[0]
     for m, opts in (("fc-bio", {}), ("a-irg", {}), ("bi-sg", {}), ("cg-bio", {}), ("pb-apg", {}),
-                    ("bisec-bio", {}), ("agm-bio", {})):
+                    ("bisec-bio", {}), ("agm-bio", {}), ("r-apm", {}), ("mng", {})):
         row = overhead_ratio(prob, m, opts)
         row.update(data=data, variant="first 300 iterations")
         overhead.append(row)
@@ -120,7 +136,7 @@ def compare(problem_kind: str, data: str, eps: float, budget: float, bare: float
     problem, desc, _ = make_problem(problem_kind, data, 0)
     rows = []
     for m in METHODS:
-        if problem_kind == "logistic" and m == "bisec-bio":
+        if problem_kind == "logistic" and m in NOT_FOR_LOGISTIC:
             continue
         opts = paper_options(problem_kind, m, eps)
         res = solve(problem, m, eps_f=eps, eps_g=eps, max_time=budget, record_every=1, **opts)

@@ -3,14 +3,16 @@
 import numpy as np
 import pytest
 
-from quartet.bilevel import METHODS, min_norm_least_squares, solve
+from quartet.bilevel import METHODS, logistic_bilevel, min_norm_least_squares, solve
 from quartet.bilevel.data import load_min_norm_data
+from quartet.bilevel.mng import project_two_halfspaces
 
 BASELINES = [m for m in METHODS if not m.startswith("fc-bio")]
 
 # (max g-gap, max |f-gap|) after 3000 iterations on a well-conditioned 20x40 instance (ε = 1e-4)
 EXPECTED = {"a-irg": (2e-2, 0.2), "bi-sg": (1e-3, 0.05), "cg-bio": (1e-3, 0.05), "agm-bio": (5e-2, 0.3),
-            "pb-apg": (1e-6, 1e-3), "bisec-bio": (1e-4, 0.05), "big-sam": (1e-3, 0.05), "dbgd": (5e-2, 0.3)}
+            "pb-apg": (1e-6, 1e-3), "bisec-bio": (1e-4, 0.05), "big-sam": (1e-3, 0.05), "dbgd": (5e-2, 0.3),
+            "r-apm": (1e-6, 1e-3), "mng": (1e-6, 1e-3)}
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +62,39 @@ def test_budget_validation(problem):
         solve(problem, "a-irg", max_iter=0)
     with pytest.raises(ValueError, match="max_time"):
         solve(problem, "a-irg", max_time=-1.0)
+
+
+def test_mng_step_projects_onto_two_halfspaces():
+    """The closed-form MNG step against brute force: the KKT point, checked by CVXPY when installed."""
+    cp = pytest.importorskip("cvxpy")
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        c, a, b = rng.standard_normal(5), rng.standard_normal(5), rng.standard_normal(5)
+        if trial % 4 == 0:
+            b = -2.0 * a  # anti-parallel normals: a slab, the 2x2 system is singular
+        alpha, beta = float(rng.standard_normal()), float(rng.standard_normal())
+        if trial % 4 == 0:
+            beta = abs(beta) + 2.0 * abs(alpha)  # keep the slab non-empty
+        x = cp.Variable(5)
+        cp.Problem(cp.Minimize(cp.sum_squares(x - c)), [a @ x <= alpha, b @ x <= beta]).solve()
+        np.testing.assert_allclose(project_two_halfspaces(c, a, alpha, b, beta), x.value, atol=1e-5)
+
+
+def test_mng_iterates_stay_below_f_star_and_rise(problem):
+    """Beck & Sabach: from the minimiser of f, each x_k minimises f over a superset of the solution set, so
+    f(x_k) <= f*; the reported y_k = P_Z(x_k - grad g/M) converges to the min-norm solution."""
+    r = solve(problem, "mng", max_iter=3000, record_every=1)
+    assert r.g_gap <= 1e-6 and abs(r.f_gap) <= 1e-3
+    assert np.linalg.norm(r.x - problem.x_star) <= 1e-2
+
+
+def test_mng_and_r_apm_reject_bad_input(problem):
+    with pytest.raises(ValueError, match="eta"):
+        solve(problem, "r-apm", eta=0.0)
+    with pytest.raises(ValueError, match="M="):
+        solve(problem, "mng", M=-1.0)
+    A = np.random.default_rng(0).standard_normal((10, 6))
+    y = np.sign(A[:, 0] + 0.1)
+    logistic = logistic_bilevel(A[:5], y[:5], A[5:], y[5:], radius=5.0)
+    with pytest.raises(ValueError, match="mu_f == L_f"):
+        solve(logistic, "mng", max_iter=10)

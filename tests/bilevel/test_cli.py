@@ -41,3 +41,18 @@ def test_experiment_hardness(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["smooth:fc-bio"] is True and summary["lipschitz:fc-bio-lip"] is True
     assert (out / "figures" / "queries.png").exists()
+
+
+def test_experiment_comparison_writes_summary(tmp_path, monkeypatch):
+    """A comparison experiment through the CLI, on a tiny config (the presets take minutes)."""
+    from quartet.bilevel import experiments
+
+    tiny = experiments.ComparisonConfig("min-norm", "synthetic:20x40", 1e-4, ("fc-bio", "r-apm", "mng"),
+                                        max_time=0.1, max_history=20)
+    monkeypatch.setattr(experiments, "preset", lambda name, quick, seed=0: tiny)
+    out = tmp_path / "mn"
+    res = CliRunner().invoke(app, ["experiment", "min-norm", "--quick", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) == {"fc-bio", "r-apm", "mng"} and summary["fc-bio"]["status"] == 0
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 3

@@ -34,8 +34,18 @@ def test_rates_small():
     assert res["slope_smooth"] <= 0
 
 
+def test_rates_slope_leaves_out_uncertified_runs():
+    rows = [{"eps": 1e-1, "grad_calls": 10, "status": 0}, {"eps": 1e-2, "grad_calls": 1000, "status": 0},
+            {"eps": 1e-3, "grad_calls": 1200, "status": 1}]
+    slope, excluded = E._certified_slope(rows)
+    assert slope == pytest.approx(-2.0) and excluded == [1e-3]
+    assert E._certified_slope(rows[2:]) == (None, [1e-3])
+
+
 def test_presets_and_bad_names():
     assert E.preset("min-norm", True).eps == 1e-6
+    assert {"r-apm", "mng"} <= set(E.preset("min-norm", True).methods)
+    assert "mng" not in E.preset("logistic", True).methods  # needs an isotropic quadratic f
     assert E.preset("logistic", False).data.startswith("rcv1-like")
     with pytest.raises(ValueError, match="experiment"):
         E.preset("nope", True)

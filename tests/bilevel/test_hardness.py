@@ -27,7 +27,7 @@ class _QueryLog:
 
 
 @pytest.mark.parametrize("method,options", [("fc-bio", {}), ("a-irg", {}), ("pb-apg", {}), ("bi-sg", {}),
-                                            ("agm-bio", {}), ("big-sam", {})])
+                                            ("agm-bio", {}), ("big-sam", {}), ("r-apm", {})])
 def test_smooth_instance_first_T_queries_have_f_zero(method, options):
     T = 20
     p = hard_smooth_instance(T)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .fcbio import ghat_stage
+from .ghat import restarted_momentum
 from .oracle import CountingOracle
 from .problems import BilevelProblem
 from .result import MethodOutput
@@ -28,12 +29,8 @@ def _min_g_on_sublevel(problem, oracle, domain, x_start, L_g, threshold, max_ite
             return y, gy
         x_new = domain.project(y - dg / L_g)
         move = float(np.linalg.norm(x_new - x))
-        if float((y - x_new) @ (x_new - x)) > 0:
-            theta_new, y = 1.0, x_new
-        else:
-            theta_new = 0.5 * (1 + np.sqrt(1 + 4 * theta * theta))
-            y = x_new + ((theta - 1) / theta_new) * (x_new - x)
-        x, theta = x_new, theta_new
+        y, theta = restarted_momentum(x, x_new, y, theta)
+        x = x_new
         oracle.iterations += 1
         oracle.record(x, "bisection")
         if move <= tol or oracle.exhausted():

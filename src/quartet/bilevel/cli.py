@@ -22,7 +22,7 @@ def solve(
         "--data", help="min-norm: synthetic:ROWSxCOLS | digits | diabetes-colinear | mat:PATH; logistic: "
                        "synthetic-rcv1-like | rcv1-like:ROWSxCOLS | a1a | heart | libsvm:PATH.")] = None,
     method: Annotated[str, typer.Option("--method", help="fc-bio, fc-bio-lip, a-irg, bi-sg, cg-bio, agm-bio, "
-                                                         "pb-apg, bisec-bio, big-sam, dbgd.")] = "fc-bio",
+                                                         "pb-apg, bisec-bio, big-sam, dbgd, r-apm, mng.")] = "fc-bio",
     eps_f: Annotated[float, typer.Option("--eps-f", help="Upper-level tolerance.")] = 1e-6,
     eps_g: Annotated[float, typer.Option("--eps-g", help="Lower-level tolerance.")] = 1e-6,
     radius: Annotated[Optional[float], typer.Option("--radius", help="Z = B(0, radius); default 2 (min-norm), "
@@ -96,12 +96,13 @@ def experiment(
     if name in ("min-norm", "min-norm-colinear", "logistic"):
         summary = {m: {k: v for k, v in r.items() if k != "history"} for m, r in res.runs.items()}
         for m, r in summary.items():
-            run.log(method=m, **r)
+            run.log(**{**r, "method": m})  # r (a BilevelResult summary) already names its method
     elif name == "hardness":
         summary = {"T": res["T"], "f_star_smooth": res["f_star_smooth"], "f_star_lipschitz": res["f_star_lipschitz"],
                    **{f"{k}:{m}": v["zero_for_first_T"] for k in ("smooth", "lipschitz") for m, v in res[k].items()}}
     else:
         summary = {"slope_smooth": res["slope_smooth"], "slope_lipschitz": res["slope_lipschitz"],
+                   "excluded_from_slope_lipschitz": res["excluded_from_slope_lipschitz"],
                    "smooth": res["smooth"], "lipschitz": res["lipschitz"]}
         for row in res["smooth"]:
             run.log(variant="smooth", **row)

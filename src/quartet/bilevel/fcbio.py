@@ -26,9 +26,11 @@ and the bisection stops as soon as u - l <= eps/2 (at most the paper's N steps).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
+from .domains import Ball
 from .ghat import certified_minimize, certified_subgradient_minimize
 from .oracle import CountingOracle
 from .problems import BilevelProblem
@@ -92,33 +94,42 @@ def _lower_bound_f(problem: BilevelProblem, oracle: CountingOracle, max_iter: in
     return float(res.lower)
 
 
-def psi_lower_bound(domain, y, f_minus_t, gt, df, dgt, mu_f, mu_gt) -> float:
+def psi_lower_bound(domain, y, f_minus_t, gt, df, dgt, mu_f, mu_gt, refine_above: float | None = None) -> float:
     """max over λ in [0,1] of the Lagrangian bound
     λ(f(y)-t) + (1-λ)g~(y) + min_Z <λ∇f + (1-λ)∇g~, x-y> + ((λμ_f + (1-λ)μ_g~)/2)||x-y||² <= psi*(t).
 
     The bound is concave in λ and its maximiser λ* (the KKT weight of f) is often tiny (~1e-3 on min-norm),
     so: a dense log-spaced grid near both ends plus the closed-form maximiser of the interior case (μ_g~ = 0),
     then one zoom on the best bracket. Balls and R^n evaluate the whole grid from six inner products.
-    """
-    def values(lam):
-        return lam * f_minus_t + (1 - lam) * gt + domain.model_min_pair(y, df, dgt, lam, lam * mu_f + (1 - lam) * mu_gt)
 
-    extra = []
+    Every λ gives a valid bound, so the zoom only sharpens it. With ``refine_above`` given, the zoom runs only
+    when the grid bound already exceeds it: a caller asking "is the bound > level?" passes the level, and a
+    bound that clears it is still sharpened, since the bisection moves l up by it. Most checks fail, and
+    skipping their zoom halves their cost; on the min-norm instances synthetic 400x730 and 50x100,
+    diabetes-colinear and digits (855 checks at eps = 1e-6) the zoom never turned a failing check into a
+    passing one. None: always zoom.
+    """
+    extra = None
     if mu_f > 0 and mu_gt == 0:  # maximiser of b + λ(a-b) - ||q + λr||²/(2λμ_f) (unconstrained model minimum)
         r = df - dgt
         den = float(r @ r) - 2 * mu_f * (f_minus_t - gt)
         if den > 0:
-            extra.append(min(1.0, float(np.sqrt(float(dgt @ dgt) / den))))
-    lam = np.concatenate([_LAMBDA_GRID, extra]) if extra else _LAMBDA_GRID
-    v = values(lam)
+            extra = min(1.0, float(np.sqrt(float(dgt @ dgt) / den)))
+    lam = _LAMBDA_GRID if extra is None else np.append(_LAMBDA_GRID, extra)
+    m = mu_gt + lam * (mu_f - mu_gt)
+    v = gt + lam * (f_minus_t - gt) + domain.model_min_pair(y, df, dgt, lam, m)
     i = int(np.argmax(v))
     best = float(v[i])
+    if refine_above is not None and best <= refine_above:
+        return best
     # one zoom on the bracket around the grid maximiser (the bound is concave in λ)
     lo = lam[i] / _GRID_RATIO if lam[i] <= 0.5 else 1 - (1 - lam[i]) * _GRID_RATIO
     hi = lam[i] * _GRID_RATIO if lam[i] <= 0.5 else 1 - (1 - lam[i]) / _GRID_RATIO
     lo, hi = max(lo, 0.0), min(hi, 1.0)
     if hi > lo:
-        best = max(best, float(values(np.linspace(lo, hi, 65)).max()))
+        zoom = np.linspace(lo, hi, 65)
+        mz = mu_gt + zoom * (mu_f - mu_gt)
+        best = max(best, float((gt + zoom * (f_minus_t - gt) + domain.model_min_pair(y, df, dgt, zoom, mz)).max()))
     return best
 
 
@@ -127,8 +138,15 @@ def gradient_mapping_step(domain, y, f_t, df, gt, dgt, L) -> np.ndarray:
 
     Prop. 5.2: the minimiser of the max of two strictly convex functions minimises one of them or lies where
     they are equal; on H = {<df - dgt, x> + b = 0} both models coincide, so the candidates are P_Z(z_f),
-    P_Z(z_g) and P_{Z∩H}(z_f), and no QP solver is needed.
+    P_Z(z_g) and P_{Z∩H}(z_f), and no QP solver is needed. On a ball the candidates are tested from inner
+    products and only the winner is formed (``_ball_gradient_mapping_step``).
     """
+    if isinstance(domain, Ball):
+        return _ball_gradient_mapping_step(domain, y, f_t, df, gt, dgt, L)
+    return _generic_gradient_mapping_step(domain, y, f_t, df, gt, dgt, L)
+
+
+def _generic_gradient_mapping_step(domain, y, f_t, df, gt, dgt, L) -> np.ndarray:
     w = df - dgt
     b = (f_t - gt) - float(w @ y)  # f-model minus g-model at x is <w, x> + b (the quadratic terms cancel)
     zf = y - df / L
@@ -138,15 +156,66 @@ def gradient_mapping_step(domain, y, f_t, df, gt, dgt, L) -> np.ndarray:
     xg = domain.project(y - dgt / L)
     if float(w @ xg) + b <= 0:
         return xg
-    x3 = domain.project_hyperplane(zf, w, b) if np.any(w) else None
+    # w = 0 cannot reach here with b = 0 (then x_f passed the first test), and every domain returns None for
+    # the empty set {0 = -b}, b != 0
+    x3 = domain.project_hyperplane(zf, w, b)
     if x3 is not None:
         return x3
+    return _better_of(y, f_t, df, gt, dgt, L, xf, xg)
 
-    def model(c):  # unreachable in exact arithmetic (the minimiser then lies on H); guards rounding
+
+def _better_of(y, f_t, df, gt, dgt, L, xf, xg) -> np.ndarray:
+    """The candidate with the smaller model value: unreachable in exact arithmetic (the minimiser then lies on
+    H), a guard against rounding."""
+    def model(c):
         d = c - y
         return max(f_t + float(df @ d), gt + float(dgt @ d)) + 0.5 * L * float(d @ d)
 
     return xf if model(xf) <= model(xg) else xg
+
+
+def _ball_gradient_mapping_step(ball: Ball, y, f_t, df, gt, dgt, L) -> np.ndarray:
+    """The same three-candidate step on Z = B(c, R), in the same order and with the same tests, but each test
+    <w, P_Z(z)> + b uses P_Z(z) = c + s (z - c), s = min(1, R/||z - c||), so it needs only inner products of
+    y - c, ∇f, ∇g~ and w = ∇f - ∇g~. In FC-BiO's inner loop the third candidate wins in ~90% of iterations;
+    forming every candidate took ~20 array passes, a quarter of the bare f+g gradient cost on 400x730."""
+    c, R = ball.center, ball.radius
+    w = df - dgt
+    ey = y - c
+    inv_L = 1.0 / L
+    wc, wy, ww = float(w @ c), float(w @ y), float(w @ w)
+    b = (f_t - gt) - wy
+    ey_ey, ey_df, ey_dg = float(ey @ ey), float(ey @ df), float(ey @ dgt)
+    w_df, w_dg = float(w @ df), float(w @ dgt)
+
+    # candidate 1: P_Z(z_f), z_f = y - ∇f/L, with z_f - c = ey - ∇f/L
+    ef2 = max(ey_ey - 2 * inv_L * ey_df + inv_L * inv_L * float(df @ df), 0.0)  # ||z_f - c||²
+    sf = 1.0 if ef2 <= R * R else R / math.sqrt(ef2)
+    w_ef = (wy - wc) - inv_L * w_df  # <w, z_f - c>
+    if wc + sf * w_ef + b >= 0:
+        return c + sf * (ey - inv_L * df)
+    # candidate 2: P_Z(z_g)
+    eg2 = max(ey_ey - 2 * inv_L * ey_dg + inv_L * inv_L * float(dgt @ dgt), 0.0)
+    sg = 1.0 if eg2 <= R * R else R / math.sqrt(eg2)
+    w_eg = (wy - wc) - inv_L * w_dg
+    if wc + sg * w_eg + b <= 0:
+        return c + sg * (ey - inv_L * dgt)
+    # candidate 3: P_{Z∩H}(z_f), as Ball.project_hyperplane with e = z_f - c
+    if ww > 0.0:
+        dist_c = (wc + b) / ww
+        r2 = R * R - dist_c * dist_c * ww
+        if r2 >= 0.0:
+            e = ey - inv_L * df
+            nd2 = max(ef2 - w_ef * w_ef / ww, 0.0)  # squared distance of z_H from the disc's centre
+            if nd2 <= r2:
+                e -= ((w_ef + wc + b) / ww) * w
+                e += c
+                return e  # z_H
+            s = math.sqrt(r2 / nd2)
+            out = c + s * e
+            out -= (dist_c + s * w_ef / ww) * w
+            return out
+    return _better_of(y, f_t, df, gt, dgt, L, c + sf * (ey - inv_L * df), c + sg * (ey - inv_L * dgt))
 
 
 class _Levels:
@@ -187,8 +256,9 @@ def _agm_inner(prob: BilevelProblem, lev: _Levels, t: float, x_start: np.ndarray
         if best_psi <= tol:
             return "upper", best_x, best_psi, k
         if certify_lower and k % lower_check_every == 0:
-            bound = psi_lower_bound(dom, y, f_t, gty, df, dgt, prob.mu_f, mu_gt)
-            if bound > _ROUNDING * (1 + abs(f_t) + abs(gty)):
+            level = _ROUNDING * (1 + abs(f_t) + abs(gty))
+            bound = psi_lower_bound(dom, y, f_t, gty, df, dgt, prob.mu_f, mu_gt, refine_above=level)
+            if bound > level:
                 return "lower", x, bound, k
         x_new = gradient_mapping_step(dom, y, f_t, df, gty, dgt, L)
         a_new = 0.5 * (-a * a + math.sqrt(a**4 + 4 * a * a))
@@ -241,8 +311,10 @@ def _sgm_inner(prob: BilevelProblem, lev: _Levels, t: float, x_start: np.ndarray
             vbar = v_sum / n
             bound = const_sum / n + float(vbar @ x) + float(dom.model_min(x, vbar, 0.0)[0])
             df, dgt = (s, other) if f_t > gtx else (other, s)
-            bound = max(bound, psi_lower_bound(dom, x, f_t, gtx, df, dgt, prob.mu_f, mu_gt))
-            if bound > _ROUNDING * (1 + abs(f_t) + abs(gtx)):
+            level = _ROUNDING * (1 + abs(f_t) + abs(gtx))
+            bound = max(bound, psi_lower_bound(dom, x, f_t, gtx, df, dgt, prob.mu_f, mu_gt,
+                                               refine_above=None if bound > level else level))
+            if bound > level:
                 return "lower", x, bound, n
         if n % avg_check_every == 0:
             xa = x_sum / n
@@ -280,6 +352,7 @@ def _fc_bio(problem: BilevelProblem, oracle: CountingOracle, eps_f: float, eps_g
     scale = eps_f / eps_g  # Corollary 5.1
     tol = eps / 2
 
+    cpu_start = time.process_time()  # CPU time, which other processes on a shared machine cannot inflate
     gh = ghat_stage(problem, oracle, eps_g, max_iter=ghat_max_iter)
     x_g, ghat = gh.x, gh.value
     lev = _Levels(oracle, ghat, scale)
@@ -290,7 +363,8 @@ def _fc_bio(problem: BilevelProblem, oracle: CountingOracle, eps_f: float, eps_g
         user_lower = False
     else:
         user_lower = True
-    info.update(setup_time_s=oracle.elapsed(), setup_iterations=oracle.iterations, setup_grad_calls=oracle.grad_calls)
+    info.update(setup_time_s=oracle.elapsed(), setup_cpu_s=time.process_time() - cpu_start,
+                setup_iterations=oracle.iterations, setup_grad_calls=oracle.grad_calls)
     u = oracle.f(x_g)  # psi(u, x_g) = max(0, g(x_g) - g-hat) = 0, so u >= f-hat*
     l = float(lower)
     if user_lower and l >= u:

@@ -14,6 +14,7 @@ above g* on ill-conditioned data (digits 400×64) and so break the g-guarantee; 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,7 +22,17 @@ import numpy as np
 
 from .domains import Domain
 
-__all__ = ["CertifiedMinimum", "certified_minimize"]
+__all__ = ["CertifiedMinimum", "certified_minimize", "certified_subgradient_minimize", "restarted_momentum"]
+
+
+def restarted_momentum(x: np.ndarray, x_new: np.ndarray, y: np.ndarray, theta: float) -> tuple[np.ndarray, float]:
+    """FISTA's next extrapolation point and momentum parameter after the step y -> x_new from x, with gradient
+    restart (O'Donoghue & Candès): momentum is dropped (y = x_new, theta = 1) when it points uphill,
+    <y - x_new, x_new - x> > 0. Shared by the g-hat stage, PB-APG and Bisec-BiO's inner solver."""
+    if float((y - x_new) @ (x_new - x)) > 0:
+        return x_new, 1.0
+    theta_new = 0.5 * (1 + math.sqrt(1 + 4 * theta * theta))
+    return x_new + ((theta - 1) / theta_new) * (x_new - x), theta_new
 
 
 @dataclass
@@ -77,13 +88,8 @@ def certified_minimize(
             lower = max(lower, hy + float(domain.model_min(y, gy, mu)[0]))
             if best_val - lower <= target:
                 return CertifiedMinimum(best_x, best_val, lower, it, True)
-        # gradient restart: drop momentum when it points uphill
-        if float((y - x_new) @ (x_new - x)) > 0:
-            theta_new, y = 1.0, x_new
-        else:
-            theta_new = 0.5 * (1 + np.sqrt(1 + 4 * theta * theta))
-            y = x_new + ((theta - 1) / theta_new) * (x_new - x)
-        x, theta = x_new, theta_new
+        y, theta = restarted_momentum(x, x_new, y, theta)
+        x = x_new
         if on_iteration is not None and on_iteration(x):
             break
     hx = value(x)

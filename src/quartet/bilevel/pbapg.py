@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ghat import restarted_momentum
 from .oracle import CountingOracle
 from .problems import BilevelProblem
 from .result import MethodOutput
@@ -40,12 +41,7 @@ def pb_apg(problem: BilevelProblem, oracle: CountingOracle, eps_f: float, eps_g:
         x_new = P(y - step * grad_phi(y))
         move = float(np.linalg.norm(x_new - x))
         if variant == "fista":
-            if float((y - x_new) @ (x_new - x)) > 0:
-                theta_new, y_new = 1.0, x_new
-            else:
-                theta_new = 0.5 * (1 + np.sqrt(1 + 4 * theta * theta))
-                y_new = x_new + ((theta - 1) / theta_new) * (x_new - x)
-            theta = theta_new
+            y_new, theta = restarted_momentum(x, x_new, y, theta)
         else:
             y_new = x_new + (x_new - x)
             if float((y - x_new) @ (x_new - x)) >= 0:

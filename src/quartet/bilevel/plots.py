@@ -61,6 +61,13 @@ def hardness_figure(res: dict[str, Any]):
     return fig
 
 
+def _slope_text(res: dict[str, Any], variant: str) -> str:
+    """The fitted slope, and which eps were left out of the fit (runs that hit their budget uncertified)."""
+    slope, left_out = res[f"slope_{variant}"], res.get(f"excluded_from_slope_{variant}", [])
+    text = "n/a" if slope is None else f"{slope:.2f}"
+    return text + (f" (uncertified, not fitted: eps {', '.join(f'{e:g}' for e in left_out)})" if left_out else "")
+
+
 def rates_figure(res: dict[str, Any]):
     fig, axes = new_figure(1, 2, width=11, height=4)
     sm = res["smooth"]
@@ -68,14 +75,14 @@ def rates_figure(res: dict[str, Any]):
     axes[0].loglog(eps, [e["grad_calls"] for e in sm], "o-", color=_color(0), label="FC-BiO^sm gradient calls")
     lb = np.array([e["lower_bound"] for e in sm])
     axes[0].loglog(eps, lb, "--", color="grey", label="D·√(L/ε) (lower-bound slope −1/2)")
-    axes[0].set_title(f"smooth: fitted slope {res['slope_smooth']:.2f}")
+    axes[0].set_title(f"smooth: fitted slope {_slope_text(res, 'smooth')}")
     lp = res["lipschitz"]
     if lp:
         e2 = np.array([e["eps"] for e in lp])
         c2 = np.array([e["grad_calls"] for e in lp], dtype=float)
         axes[1].loglog(e2, c2, "o-", color=_color(1), label="FC-BiO^Lip gradient calls")
         axes[1].loglog(e2, c2[0] * (e2 / e2[0]) ** -2.0, "--", color="grey", label="slope −2 (lower bound)")
-        axes[1].set_title(f"Lipschitz: fitted slope {res['slope_lipschitz']:.2f}")
+        axes[1].set_title(f"Lipschitz: fitted slope {_slope_text(res, 'lipschitz')}")
     for ax in axes:
         ax.set_xlabel(r"$\varepsilon$ ($\varepsilon_f = \varepsilon_g$)")
         ax.set_ylabel("gradient calls")

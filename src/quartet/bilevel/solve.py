@@ -15,9 +15,11 @@ from .bisg import bi_sg
 from .cgbio import cg_bio
 from .dbgd import dbgd
 from .fcbio import fc_bio, fc_bio_lip
+from .mng import mng
 from .oracle import Budget, CountingOracle
 from .pbapg import pb_apg
 from .problems import BilevelProblem
+from .rapm import r_apm
 from .result import BilevelResult, MethodOutput
 
 __all__ = ["solve", "METHODS", "PAPER_METHODS"]
@@ -36,6 +38,8 @@ METHODS: dict[str, MethodFn] = {
     "bisec-bio": bisec_bio,
     "big-sam": big_sam,
     "dbgd": dbgd,
+    "r-apm": r_apm,
+    "mng": mng,
 }
 
 #: iteration budget of a baseline when no budget is given
