@@ -15,6 +15,12 @@ PROBLEMS = [
 ]
 
 
+@pytest.fixture
+def gsm8k_problems():
+    """Three GSM8K-style problems: a plain final answer, one with a thousands separator, a negative one."""
+    return [dict(p) for p in PROBLEMS]
+
+
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory):
     """A randomly initialised tiny Llama and a byte-level BPE tokenizer, both built in-process (random

@@ -14,6 +14,8 @@ def test_run_writes_summary_and_metrics(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["solved"] is True and isinstance(summary["samples_to_solve"], int)
     assert summary["final_exact_match"] == 1.0
+    # free-running greedy decoding of the solved model gets every chain and answer right too
+    assert summary["final_greedy_exact_match"] == 1.0 and summary["final_greedy_answer_acc"] == 1.0
     assert len(summary["official_min_entropy"]) == 1 and len(summary["label_row_entropy"][0]) == 1
     assert summary["interpretability"] is not None
     lines = (out / "metrics.jsonl").read_text().splitlines()
@@ -62,13 +64,14 @@ def test_llm_sparsity_command_on_a_tiny_model(tiny_lm, tmp_path):
         pytest.skip(f"no GSM8K source: {exc}")
     _, _, folder = tiny_lm
     out = tmp_path / "llm"
-    rc = main(["parity", "llm-sparsity", "--model", str(folder), "--n-problems", "2", "--out", str(out)])
+    rc = main(["parity", "llm-sparsity", "--model", str(folder), "--n-problems", "2", "--sorted-heads",
+               "--out", str(out)])
     assert rc in (0, None)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_problems"] == 2 and {s["statistic"] for s in summary["statistics"]} == {
         "min", "mean", "min_matched", "min_last_m"}
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
-    assert (out / "figures" / "llm_sparsity.png").exists()
+    assert (out / "figures" / "llm_sparsity.png").exists() and (out / "figures" / "llm_sparsity_sorted.png").exists()
     assert main(["parity", "llm-sparsity", "--model", str(folder), "--row-set", "nope", "--out", str(out)]) == 2
 
 

@@ -97,11 +97,13 @@ def test_reproduce_with_tiny_presets(tmp_path, monkeypatch, tiny_lm):
         "attention": ex.AttentionConfig(k=2, seeds=(0,), budget=3_200, **TINY),
         "entropy-trace": ex.TraceConfig(cot_k=2, nocot_k=1, cot_budget=1_280, nocot_budget=640, eval_every=640,
                                         n_val=64, **TINY),
-        "llm-sparsity": ex.LLMConfig(model=str(folder), n_problems=2),
+        "llm-sparsity": ex.LLMConfig(model=str(folder), n_problems=2, sorted_heads=True),
     }
     monkeypatch.setattr(ex, "presets", lambda quick, seed=0: tiny)
     section = ex.reproduce(tmp_path / "out", quick=True, seed=0)
-    assert len(section.figures) == 5 and all(f.path.exists() for f in section.figures)
+    # one figure per experiment, plus the sorted-heads view of llm-sparsity
+    assert len(section.figures) == 6 and all(f.path.exists() for f in section.figures)
+    assert section.figures[-1].path.name == "llm_sparsity_sorted.png"
     assert all(f.command.startswith("quartet parity experiment ") for f in section.figures)
     rows = section.tables[0].rows
     assert {r[0] for r in rows} == set(ex.EXPERIMENTS) and all(len(r) == 5 for r in rows)

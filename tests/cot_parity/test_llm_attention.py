@@ -17,39 +17,28 @@ from quartet.cot_parity.llm_attention import (
 
 torch.set_num_threads(1)
 
-PROBLEMS = [
-    {"question": "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
-                 "How many clips did Natalia sell altogether in April and May?",
-     "answer": "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 clips "
-               "altogether in April and May.\n#### 72"},
-    {"question": "A store had 2,200 apples and sold 75 of them. How many apples are left?",
-     "answer": "2,200 - 75 = <<2200-75=2125>>2,125 apples are left.\n#### 2,125"},
-    {"question": "The temperature was 5 degrees and fell by 15 degrees. What is it now?",
-     "answer": "5 - 15 = <<5-15=-10>>-10 degrees.\n#### -10"},
-]
 
-
-def test_final_answer_keeps_sign_and_thousands():
-    assert final_answer(PROBLEMS[0]["answer"]) == "72"
-    assert final_answer(PROBLEMS[1]["answer"]) == "2125"
-    assert final_answer(PROBLEMS[2]["answer"]) == "-10"
+def test_final_answer_keeps_sign_and_thousands(gsm8k_problems):
+    assert final_answer(gsm8k_problems[0]["answer"]) == "72"
+    assert final_answer(gsm8k_problems[1]["answer"]) == "2125"
+    assert final_answer(gsm8k_problems[2]["answer"]) == "-10"
     # the official regex's known defects, reproducible on request
-    assert final_answer(PROBLEMS[1]["answer"], official_regex=True) == "125"
-    assert final_answer(PROBLEMS[2]["answer"], official_regex=True) == "10"
+    assert final_answer(gsm8k_problems[1]["answer"], official_regex=True) == "125"
+    assert final_answer(gsm8k_problems[2]["answer"], official_regex=True) == "10"
     with pytest.raises(ValueError, match="answer="):
         final_answer("no final answer here")
 
 
-def test_problem_texts_are_the_papers():
-    texts = problem_texts(PROBLEMS[1])
-    assert texts["cot"].text == PROBLEMS[1]["question"] + " " + PROBLEMS[1]["answer"]
-    assert texts["nocot"].text == PROBLEMS[1]["question"] + " The answer is 2125."
-    assert texts["nocot"].prefix == PROBLEMS[1]["question"]
+def test_problem_texts_are_the_papers(gsm8k_problems):
+    texts = problem_texts(gsm8k_problems[1])
+    assert texts["cot"].text == gsm8k_problems[1]["question"] + " " + gsm8k_problems[1]["answer"]
+    assert texts["nocot"].text == gsm8k_problems[1]["question"] + " The answer is 2125."
+    assert texts["nocot"].prefix == gsm8k_problems[1]["question"]
 
 
-def test_answer_start_by_offsets(tiny_lm):
+def test_answer_start_by_offsets(tiny_lm, gsm8k_problems):
     tokenizer, _, _ = tiny_lm
-    pair = problem_texts(PROBLEMS[0])["nocot"]
+    pair = problem_texts(gsm8k_problems[0])["nocot"]
     enc = tokenizer(pair.text, return_offsets_mapping=True)
     q = answer_start(enc["offset_mapping"], len(pair.prefix))
     assert tokenizer.decode(enc["input_ids"][q:]) == " The answer is 72."
@@ -84,19 +73,19 @@ def test_pair_statistics_by_hand():
     assert stats["min_matched"][1].item() == pytest.approx(0.4)
 
 
-def test_text_entropies_shape_and_range(tiny_lm):
+def test_text_entropies_shape_and_range(tiny_lm, gsm8k_problems):
     tokenizer, model, _ = tiny_lm
-    ne, q = text_entropies(model, tokenizer, problem_texts(PROBLEMS[0])["cot"])
-    T = len(tokenizer(problem_texts(PROBLEMS[0])["cot"].text)["input_ids"])
+    ne, q = text_entropies(model, tokenizer, problem_texts(gsm8k_problems[0])["cot"])
+    T = len(tokenizer(problem_texts(gsm8k_problems[0])["cot"].text)["input_ids"])
     assert ne.shape == (2, 4, T) and 0 < q < T
     assert np.isnan(ne[..., 0]).all()
     assert ((ne[..., 1:] >= -1e-9) & (ne[..., 1:] <= 1 + 1e-9)).all()
 
 
-def test_measure_sparsity_pipeline(tiny_lm):
+def test_measure_sparsity_pipeline(tiny_lm, gsm8k_problems):
     tokenizer, model, _ = tiny_lm
     seen = []
-    res = measure_sparsity(model, tokenizer, PROBLEMS, seed=3, on_problem=lambda i, rec: seen.append(i))
+    res = measure_sparsity(model, tokenizer, gsm8k_problems, seed=3, on_problem=lambda i, rec: seen.append(i))
     assert seen == [0, 1, 2] and res.n_problems == 3
     for stat in ("min", "mean", "min_matched", "min_last_m"):
         assert np.array(res.cot[stat]).shape == (2, 4) and np.array(res.nocot[stat]).shape == (2, 4)
@@ -107,15 +96,15 @@ def test_measure_sparsity_pipeline(tiny_lm):
     assert np.array_equal(res.nocot["min"], res.nocot["min_matched"])
     assert res.mean_rows["cot"] > res.mean_rows["nocot"]
     # the length-matched statistic is seeded
-    again = measure_sparsity(model, tokenizer, PROBLEMS, seed=3)
+    again = measure_sparsity(model, tokenizer, gsm8k_problems, seed=3)
     assert again.cot == res.cot
     assert len(res.table()) == 4
 
 
 @pytest.mark.parametrize("row_set", ROW_SETS)
-def test_every_row_set_runs(tiny_lm, row_set):
+def test_every_row_set_runs(tiny_lm, row_set, gsm8k_problems):
     tokenizer, model, _ = tiny_lm
-    res = measure_sparsity(model, tokenizer, PROBLEMS[:1], row_set=row_set)
+    res = measure_sparsity(model, tokenizer, gsm8k_problems[:1], row_set=row_set)
     assert res.row_set == row_set and np.isfinite(np.array(res.cot["min"])).all()
 
 
@@ -129,16 +118,16 @@ def test_load_local_folder_offline_with_eager_attention(tiny_lm):
     assert out.attentions[0].shape[1] == 4
 
 
-def test_bad_arguments(tiny_lm):
+def test_bad_arguments(tiny_lm, gsm8k_problems):
     tokenizer, model, _ = tiny_lm
     with pytest.raises(ValueError, match="row_set='x'"):
-        measure_sparsity(model, tokenizer, PROBLEMS, row_set="x")
+        measure_sparsity(model, tokenizer, gsm8k_problems, row_set="x")
     with pytest.raises(ValueError, match="draws=0"):
-        measure_sparsity(model, tokenizer, PROBLEMS, draws=0)
+        measure_sparsity(model, tokenizer, gsm8k_problems, draws=0)
     with pytest.raises(ValueError, match="problems"):
         measure_sparsity(model, tokenizer, [])
     with pytest.raises(ValueError, match="chat_template"):
-        problem_texts(PROBLEMS[0], tokenizer=tokenizer, chat_template=True)
+        problem_texts(gsm8k_problems[0], tokenizer=tokenizer, chat_template=True)
     with pytest.raises(ValueError, match="model="):
         load_causal_lm("/nonexistent/model.gguf")
 

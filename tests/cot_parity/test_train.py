@@ -34,6 +34,23 @@ def test_cot_learns_k2_and_no_cot_does_not_in_the_same_budget():
     assert s["solved"] is False and s["samples_to_solve"] is None and "official_min_entropy" in s
 
 
+def test_final_greedy_eval_matches_teacher_forcing_and_is_off_by_default():
+    # a half-trained model, so that some chains are wrong and the comparison is not vacuous
+    _, r = _run("official", budget_samples=1_280, stop_on_success=False, final_greedy_eval=True)
+    assert 0.0 < r.final_exact_match < 1.0
+    # all supervised tokens right under teacher forcing <=> the free-running chain and answer are right
+    assert r.final_greedy_exact_match == pytest.approx(r.final_exact_match)
+    # a right chain implies a right answer; the answer alone can also be right by chance
+    assert r.final_greedy_exact_match <= r.final_greedy_answer_acc <= 1.0
+    s = r.summary()
+    assert s["final_greedy_answer_acc"] == r.final_greedy_answer_acc
+    _, plain = _run("none", budget_samples=640, final_greedy_eval=True)
+    # with no chain the generated answer is the only generated token
+    assert plain.final_greedy_answer_acc == pytest.approx(plain.final_exact_match)
+    _, default = _run("official", budget_samples=640)
+    assert default.final_greedy_answer_acc is None and default.summary()["final_greedy_exact_match"] is None
+
+
 def test_training_is_deterministic_for_a_seed():
     _, a = _run("official", budget_samples=1_280, stop_on_success=False)
     _, b = _run("official", budget_samples=1_280, stop_on_success=False)

@@ -58,14 +58,15 @@ def run(
                           max_seconds=max_seconds).resolved()
     cfg.task()  # validate before creating the run folder
     rd = RunDir.create(SUB, f"run-n{n}-k{k}-{cot}", cfg, out)
-    result = run_parity(cfg, on_eval=lambda rec: rd.log(**vars(rec)))
+    # teacher-forced exact match is the solve criterion; the greedy accuracies are reported beside it
+    result = run_parity(cfg, on_eval=lambda rec: rd.log(**vars(rec)), final_greedy_eval=True)
     summary = {**result.summary(), "config": cfg}
     rd.write_summary(summary)
     rd.save_json("attention_example", {"rows": "query rows that predict supervised tokens",
                                         "attention": result.attention_example})
     rd.save_figure(plots.plot_run(result.history, f"n={n}, k={k}, {cot}, {layers}L{heads}H"), "training")
     echo_summary(rd.path, summary, ["status", "solved", "samples_to_solve", "samples_seen", "final_exact_match",
-                                    "secret", "cpu_seconds"])
+                                    "final_greedy_answer_acc", "secret", "cpu_seconds"])
 
 
 @app.command("experiment")
@@ -92,7 +93,7 @@ def experiment(
     rd = RunDir.create(SUB, f"{name}-{'quick' if quick else 'full'}", cfg, out)
     result = run_experiment(name, cfg, rd.path / "cells", workers=workers, cluster=cluster)
     rd.save_json("result", result)
-    for stem, fig, _caption in plots.figures_for(name, result):
+    for stem, fig, _caption in plots.figures_for(name, result, cfg):
         rd.save_figure(fig, stem)
     table = result_table(name, result)
     rd.write_summary({"experiment": name, "quick": quick, "seed": seed,
@@ -113,6 +114,7 @@ def llm_sparsity(
     draws: Annotated[int, typer.Option("--draws", help="Random subsets for the length-matched min.")] = 10,
     official_regex: Annotated[bool, typer.Option("--official-regex", help="The paper's final-answer regex.")] = False,
     chat_template: Annotated[bool, typer.Option("--chat-template", help="Wrap the question in the chat template.")] = False,
+    sorted_heads: Annotated[bool, typer.Option("--sorted-heads", help="Also plot heads sorted per layer (paper's Figs. 6/7).")] = False,
     seed: SeedOpt = 0,
     out: OutOpt = None,
     threads: ThreadsOpt = 1,
@@ -129,11 +131,13 @@ def llm_sparsity(
     if n_problems < 0:
         raise ValueError(f"invalid n_problems={n_problems}: must be >= 0 (0 means all)")
     cfg = LLMConfig(model=model, gsm8k_path=gsm8k_path, n_problems=n_problems or None, row_set=row_set,
-                    draws=draws, seed=seed, official_regex=official_regex, chat_template=chat_template)
+                    draws=draws, seed=seed, official_regex=official_regex, chat_template=chat_template,
+                    sorted_heads=sorted_heads)
     rd = RunDir.create(SUB, "llm-sparsity", cfg, out)
     result = run_llm(cfg, on_problem=lambda i, rec: rd.log(**rec))
     rd.save_json("result", result)
-    rd.save_figure(plots.plot_llm_sparsity(result), "llm_sparsity")
+    for stem, fig, _caption in plots.figures_for("llm-sparsity", result, cfg):
+        rd.save_figure(fig, stem)
     summary = {"model": result.model, "n_problems": result.n_problems, "row_set": result.row_set,
                "mean_rows": result.mean_rows, "statistics": result.table()}
     rd.write_summary(summary)

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -58,23 +58,32 @@ def interpretability(att: torch.Tensor, steps: Sequence[tuple[int, int]]) -> tup
     return hits, mass
 
 
-def supervised_predictions(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Shift by one: (correct (B, T-1) bool, supervised mask (B, T-1) bool)."""
-    pred = logits[:, :-1].argmax(dim=-1)
-    target = labels[:, 1:]
+def supervised_predictions(logits: torch.Tensor, labels: torch.Tensor,
+                           rows: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shift by one: (correct (B, R) bool, supervised mask (B, R) bool).
+
+    ``logits`` are (B, T, V) for every row, or (B, R, V) for the query ``rows`` only
+    (``GPT.forward(..., positions=rows)``); row t is scored against the label at t + 1.
+    """
+    if rows is None:
+        pred, target = logits[:, :-1].argmax(dim=-1), labels[:, 1:]
+    else:
+        pred, target = logits.argmax(dim=-1), labels[:, rows.start + 1 : rows.stop + 1]
     mask = target != IGNORE_INDEX
     return (pred == target) | ~mask, mask
 
 
-def teacher_forced_exact_match(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(B,) bool: all supervised positions of the sequence predicted correctly."""
-    correct, _ = supervised_predictions(logits, labels)
+def teacher_forced_exact_match(logits: torch.Tensor, labels: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
+    """(B,) bool: all supervised positions of the sequence predicted correctly (``rows``: as in
+    ``supervised_predictions``; they must cover every supervised position, as ``ParityTask.loss_rows`` does)."""
+    correct, _ = supervised_predictions(logits, labels, rows)
     return correct.all(dim=-1)
 
 
-def answer_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(B,) bool: the last supervised token (the answer y) predicted correctly under teacher forcing."""
-    pred = logits[:, -2].argmax(dim=-1)
+def answer_accuracy(logits: torch.Tensor, labels: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
+    """(B,) bool: the last supervised token (the answer y) predicted correctly under teacher forcing
+    (``rows``: logits of these query rows only; the last of them must be row T-2)."""
+    pred = logits[:, -2 if rows is None else -1].argmax(dim=-1)
     return pred == labels[:, -1]
 
 
@@ -94,8 +103,11 @@ def loss_on_rows(row_logits: torch.Tensor, labels: torch.Tensor, rows: slice) ->
 
 
 @torch.no_grad()
-def greedy_decode(model: torch.nn.Module, prefix: torch.Tensor, steps: int) -> torch.Tensor:
-    """Free-running greedy continuation of ``prefix`` (B, n) by ``steps`` tokens -> (B, n + steps)."""
+def greedy_decode(model: Callable[[torch.Tensor], torch.Tensor], prefix: torch.Tensor, steps: int) -> torch.Tensor:
+    """Free-running greedy continuation of ``prefix`` (B, n) by ``steps`` tokens -> (B, n + steps).
+
+    ``model(seq)`` returns logits (B, R, V) whose last row predicts the next token (all rows, or just the last).
+    """
     seq = prefix
     for _ in range(steps):
         nxt = model(seq)[:, -1].argmax(dim=-1, keepdim=True)

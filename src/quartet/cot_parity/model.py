@@ -82,11 +82,14 @@ class CausalSelfAttention(nn.Module):
     def forward(self, h: torch.Tensor | None, return_attention: bool = False, queries: slice | None = None,
                 qkv: torch.Tensor | None = None):
         """``h``: the normalized input (B, T, C), or ``qkv`` (B, T, 3C) already projected. ``queries``: compute
-        outputs only for these positions (a contiguous slice), attending to all earlier positions as usual."""
+        outputs only for these positions (a contiguous slice), attending to all earlier positions as usual.
+        With ``return_attention`` the weights of every query row are returned, (B, H, T, T), whatever ``queries``
+        is: the weights are cheap next to the projection and MLP that ``queries`` saves, and the sparsity metrics
+        need all rows (the paper's min-entropy takes the min over every row)."""
         if qkv is not None:
             q, k, v = qkv.chunk(3, dim=-1)
-            q = q if queries is None else q[:, queries]
-        elif queries is None:
+            q = q if queries is None or return_attention else q[:, queries]
+        elif queries is None or return_attention:
             q, k, v = self.qkv(h).chunk(3, dim=-1)
         else:  # project queries only for the requested rows, keys and values for all
             w, b = self.qkv.weight, self.qkv.bias
@@ -99,12 +102,13 @@ class CausalSelfAttention(nn.Module):
         causal = None
         if queries is not None or return_attention:
             pos = torch.arange(T, device=k.device)
-            qpos = pos if queries is None else pos[queries]
+            qpos = pos if queries is None or return_attention else pos[queries]
             causal = pos.unsqueeze(0) <= qpos.unsqueeze(1)  # (R, T): key s visible to query p iff s <= p
         if return_attention:
             scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.size(-1)))
             att = scores.masked_fill(~causal, float("-inf")).softmax(dim=-1)
-            y = F.dropout(att, p_drop, self.training) @ v
+            rows = att if queries is None else att[:, :, queries]
+            y = F.dropout(rows, p_drop, self.training) @ v
         else:
             att = None
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal, dropout_p=p_drop, is_causal=causal is None)
@@ -133,8 +137,8 @@ class Block(nn.Module):
 
 class GPT(nn.Module):
     """Causal transformer over a tiny vocabulary. ``forward(idx) -> logits (B, T, vocab)``;
-    ``forward(idx, return_attention=True) -> (logits, [A_layer (B, H, T, T), ...])`` (with ``positions``, the
-    last layer's attention has only those query rows)."""
+    ``forward(idx, return_attention=True) -> (logits, [A_layer (B, H, T, T), ...])`` (all query rows of every
+    layer, also with ``positions``)."""
 
     def __init__(self, cfg: GPTConfig, *, seed: int | None = None):
         super().__init__()

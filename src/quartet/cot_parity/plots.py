@@ -149,8 +149,48 @@ def plot_llm_sparsity(result):
     return fig
 
 
-def figures_for(name: str, result) -> list[tuple[str, object, str]]:
-    """(file stem, figure, caption) for an experiment's result."""
+def sorted_panel_layers(n_layers: int, panels: int = 4) -> list[int]:
+    """Layer indices (0-based) for the sorted panels: first, last and evenly spaced between them, as the
+    paper's Fig. 6 shows layers 1, 11, 21 and 28 of Qwen2-7B's 28."""
+    if isinstance(panels, bool) or not isinstance(panels, int) or panels < 1:
+        raise ValueError(f"invalid panels={panels!r}: must be an integer >= 1")
+    if panels >= n_layers:
+        return list(range(n_layers))
+    if panels == 1:
+        return [n_layers - 1]
+    return sorted({round(i * (n_layers - 1) / (panels - 1)) for i in range(panels)})
+
+
+def plot_llm_sorted_heads(result, layers: list[int] | None = None, stats: tuple[str, ...] = ("min", "min_matched")):
+    """The paper's Figs. 6/7 presentation: per layer, each condition's heads sorted by value (the x-axis is a
+    rank, not a head identity, so CoT and no-CoT points at one rank may be different heads). One row per
+    statistic: the paper's min and, by default, the length-matched min beside it. ``layers``: 0-based layer
+    indices (default: four, first to last); all layers give the Fig. 7 view."""
+    if not stats or any(s not in result.cot for s in stats):
+        raise ValueError(f"invalid stats={stats!r}: must be a non-empty subset of {', '.join(result.cot)}")
+    n_layers = len(result.cot[stats[0]])
+    layers = sorted_panel_layers(n_layers) if layers is None else list(layers)
+    if not layers or any(not 0 <= layer < n_layers for layer in layers):
+        raise ValueError(f"invalid layers={layers!r}: must be a non-empty list of layer indices in [0, {n_layers})")
+    fig, axes = new_figure(len(stats), len(layers), width=3.2 * len(layers), height=3.3 * len(stats), squeeze=False)
+    for row, stat in enumerate(stats):
+        for col, layer in enumerate(layers):
+            ax = axes[row][col]
+            cot, nocot = np.sort(result.cot[stat][layer]), np.sort(result.nocot[stat][layer])
+            ranks = np.arange(1, len(cot) + 1)
+            ax.plot(ranks, cot, color=COT, marker="o", ms=3, label="CoT")
+            ax.plot(ranks, nocot, color=NOCOT, marker="s", ms=3, label="no CoT")
+            ax.set_title(f"layer {layer + 1}: {stat}", fontsize=9)
+            if row == len(stats) - 1:
+                ax.set_xlabel("head rank (sorted per condition)")
+        axes[row][0].set_ylabel("normalized entropy")
+    axes[0][0].legend(fontsize=7)
+    return fig
+
+
+def figures_for(name: str, result, config=None) -> list[tuple[str, object, str]]:
+    """(file stem, figure, caption) for an experiment's result; ``config`` (the experiment's config) switches
+    optional figures on, e.g. ``LLMConfig.sorted_heads``."""
     if name == "gap":
         c = result.config
         return [("gap", plot_gap(result), f"n={c.n}, k={c.k}, {c.layers}L{c.heads}H, cpu preset: held-out exact "
@@ -166,7 +206,13 @@ def figures_for(name: str, result) -> list[tuple[str, object, str]]:
                  "paper's min over rows, and the mean over supervised rows) against exact match during "
                  "training (Fig. 1b analogue).")]
     if name == "llm-sparsity":
-        return [("llm_sparsity", plot_llm_sparsity(result), f"{result.model} on {result.n_problems} GSM8K "
-                 "problems: normalized attention entropy of answer rows, CoT against no CoT, by the paper's min "
-                 "and by length-matched statistics (Fig. 6 analogue).")]
+        out = [("llm_sparsity", plot_llm_sparsity(result), f"{result.model} on {result.n_problems} GSM8K "
+                "problems: normalized attention entropy of answer rows, CoT against no CoT, by the paper's min "
+                "and by length-matched statistics, layer means with head identity kept (Fig. 6 analogue).")]
+        if config is not None and getattr(config, "sorted_heads", False):
+            out.append(("llm_sparsity_sorted", plot_llm_sorted_heads(result), f"{result.model} on "
+                        f"{result.n_problems} GSM8K problems, the paper's Fig. 6 presentation: the heads of each "
+                        "shown layer sorted by value separately per condition; top the paper's min, bottom the "
+                        "min over a same-length random subset of the CoT rows."))
+        return out
     raise ValueError(f"invalid experiment={name!r}")

@@ -20,9 +20,9 @@ import torch
 from .data import ParityTask, make_source
 from .metrics import (
     answer_accuracy,
+    greedy_decode,
     interpretability,
     label_row_entropy,
-    loss_from_logits,
     loss_on_rows,
     official_min_entropy,
     teacher_forced_exact_match,
@@ -51,6 +51,9 @@ class TrainConfig:
     stop_on_success: bool = True
     max_seconds: float | None = None  # optional CPU-time cap (process time), checked after each step
     eval_batch_size: int = 512
+    # after training, also decode the held-out chains free-running (greedy) and score them; it costs about
+    # seq_len - n forward passes over the held-out set, so sweeps leave it off
+    final_greedy_eval: bool = False
 
     def __post_init__(self) -> None:
         def positive_int(name: str, value) -> None:
@@ -105,6 +108,10 @@ class TrainResult:
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
     message: str = ""
+    # with TrainConfig.final_greedy_eval: the held-out share whose free-running greedy answer y is right, and
+    # whose whole generated chain and answer are right (equal to the teacher-forced exact match, see metrics)
+    final_greedy_answer_acc: float | None = None
+    final_greedy_exact_match: float | None = None
 
     @property
     def solved(self) -> bool:
@@ -121,6 +128,8 @@ class TrainResult:
             "samples_seen": self.samples_seen,
             "final_exact_match": self.final_exact_match,
             "final_answer_acc": self.final_answer_acc,
+            "final_greedy_answer_acc": self.final_greedy_answer_acc,
+            "final_greedy_exact_match": self.final_greedy_exact_match,
             "secret": list(self.secret),
             "official_min_entropy": last.official_min_entropy if last else None,
             "label_row_entropy": last.label_row_entropy if last else None,
@@ -136,17 +145,14 @@ class TrainResult:
         return out
 
 
-def _supervised_rows(task: ParityTask) -> list[int]:
-    return [int(p) - 1 for p in task.supervised_positions]
-
-
 @torch.no_grad()
 def evaluate(model: GPT, task: ParityTask, bits: np.ndarray, batch_size: int = 512) -> dict:
     """Exact match, answer accuracy, loss and per-(layer, head) attention metrics on held-out ``bits``."""
     was_training = model.training
     model.eval()
     tokens_all, labels_all = (torch.from_numpy(a) for a in task.encode(bits))
-    rows, steps = _supervised_rows(task), task.cot_steps
+    loss_rows, steps = task.loss_rows, task.cot_steps
+    rows = list(range(loss_rows.start, loss_rows.stop))  # the rows that predict supervised tokens
     n = len(tokens_all)
     em = ans = loss = 0.0
     L, H = model.config.n_layer, model.config.n_head
@@ -157,10 +163,12 @@ def evaluate(model: GPT, task: ParityTask, bits: np.ndarray, batch_size: int = 5
     for start in range(0, n, batch_size):
         tokens, labels = tokens_all[start : start + batch_size], labels_all[start : start + batch_size]
         w = len(tokens) / n
-        logits, atts = model(tokens, return_attention=True)
-        em += teacher_forced_exact_match(logits, labels).float().mean().item() * w
-        ans += answer_accuracy(logits, labels).float().mean().item() * w
-        loss += loss_from_logits(logits, labels).item() * w
+        # logits only where a supervised token is predicted (the last layer's MLP and the head skip the other
+        # rows); the attention weights still cover every row of every layer
+        logits, atts = model(tokens, return_attention=True, positions=loss_rows)
+        em += teacher_forced_exact_match(logits, labels, loss_rows).float().mean().item() * w
+        ans += answer_accuracy(logits, labels, loss_rows).float().mean().item() * w
+        loss += loss_on_rows(logits, labels, loss_rows).item() * w
         for layer, att in enumerate(atts):
             min_ent[layer] += official_min_entropy(att) * w
             lab_ent[layer] += label_row_entropy(att, rows) * w
@@ -181,6 +189,29 @@ def evaluate(model: GPT, task: ParityTask, bits: np.ndarray, batch_size: int = 5
 
 
 @torch.no_grad()
+def greedy_accuracy(model: GPT, task: ParityTask, bits: np.ndarray, batch_size: int = 512) -> dict:
+    """Free-running greedy decoding from the n input bits of each held-out input: the share whose generated
+    answer (last token) is right, and the share whose whole generated chain and answer are right."""
+    was_training = model.training
+    model.eval()
+    tokens_all = torch.from_numpy(task.encode(bits)[0])
+    steps = task.seq_len - task.n
+    n = len(tokens_all)
+
+    def next_token_logits(seq: torch.Tensor) -> torch.Tensor:  # logits of the last row only
+        return model(seq, positions=slice(seq.shape[1] - 1, seq.shape[1]))
+
+    answer = exact = 0
+    for start in range(0, n, batch_size):
+        tokens = tokens_all[start : start + batch_size]
+        decoded = greedy_decode(next_token_logits, tokens[:, : task.n], steps)
+        answer += int((decoded[:, -1] == tokens[:, -1]).sum())
+        exact += int((decoded == tokens).all(dim=1).sum())
+    model.train(was_training)
+    return {"greedy_answer_acc": answer / n, "greedy_exact_match": exact / n}
+
+
+@torch.no_grad()
 def attention_rows(model: GPT, task: ParityTask, bits: np.ndarray) -> list:
     """Attention of the rows that predict supervised tokens for one input: [layer][head][row][key]."""
     was_training = model.training
@@ -188,8 +219,7 @@ def attention_rows(model: GPT, task: ParityTask, bits: np.ndarray) -> list:
     tokens, _ = task.encode(np.asarray(bits)[None, :])
     _, atts = model(torch.from_numpy(tokens), return_attention=True)
     model.train(was_training)
-    rows = _supervised_rows(task)
-    return [att[0][:, rows, :].float().tolist() for att in atts]
+    return [att[0][:, task.loss_rows, :].float().tolist() for att in atts]
 
 
 def train(
@@ -274,6 +304,8 @@ def train(
     if status == "budget":
         message = f"not solved within {samples} samples"
     example = attention_rows(model, task, source.validation[0])
+    greedy = (greedy_accuracy(model, task, source.validation, config.eval_batch_size)
+              if config.final_greedy_eval else {"greedy_answer_acc": None, "greedy_exact_match": None})
     return TrainResult(
         status=status,
         samples_to_solve=first_hit,
@@ -286,4 +318,6 @@ def train(
         cpu_seconds=time.process_time() - cpu0,
         wall_seconds=time.perf_counter() - wall0,
         message=message,
+        final_greedy_answer_acc=greedy["greedy_answer_acc"],
+        final_greedy_exact_match=greedy["greedy_exact_match"],
     )
