@@ -1,10 +1,17 @@
 """Step time of a training loop with each gate against a plain PyTorch loop with the same model.
 
 One step = zero_grad, forward, backward, [reg.step()], optimizer.step(). The plain loop and every gated loop
-run interleaved in rounds on the same model, data and thread, so machine load hits them alike; the reported
-number is the ratio of median step times (gated / plain). Target: overhead <= 10% of step time.
+run interleaved in rounds on the same model, data and thread, so machine load hits them alike; the
+reported number is the ratio of median step times (gated / plain). Target: overhead <= 10% of step time.
+A second measurement times ``reg.step()`` alone (mean per round of ``steps`` calls on the same loss
+gradients, median over rounds) as a share of the
+plain median step: the regularizer's cost without the load noise of whole steps.
 
     python benchmarks/strong_reg/bench_gate_overhead.py [--rounds 7] [--steps 30] [--models vgg,mlp6,mlp2]
+        [--check-every 4]
+
+``--check-every k`` adds a variant ``GATE/k`` per statistics-reading gate that decides every k-th step and
+holds the decision in between (``StrongRegularizer(check_every=k)``); 1 adds none.
 
 Results print as a table and go to benchmarks/results/strong_reg_gate_overhead.json.
 """
@@ -47,7 +54,7 @@ def _time_steps(model, opt, reg, x, y, steps: int) -> list[float]:
     return times
 
 
-def bench_model(key: str, rounds: int, steps: int) -> list[dict]:
+def bench_model(key: str, rounds: int, steps: int, check_every: int = 1) -> list[dict]:
     name, shape, depth, batch = MODELS[key]
     torch.manual_seed(0)
     model = build_model(name, shape, 10, depth=depth)
@@ -58,17 +65,42 @@ def bench_model(key: str, rounds: int, steps: int) -> list[dict]:
         # the library default: only the statistics the gate itself reads
         variants[g] = StrongRegularizer(model, "l1", 1e-4, make_gate(g, gamma=0, warmup=0))
     variants["coherent+diagnostics"] = StrongRegularizer(model, "l1", 1e-4, make_gate("coherent"), track_stats=True)
+    if check_every > 1:
+        for g in GATES:
+            gate = make_gate(g, gamma=0, warmup=0)
+            if gate.needs_stats:  # the others decide every step regardless
+                variants[f"{g}/{check_every}"] = StrongRegularizer(model, "l1", 1e-4, gate, check_every=check_every)
     samples: dict[str, list[float]] = {k: [] for k in variants}
     _time_steps(model, opt, None, x, y, 5)  # warm-up
     for _ in range(rounds):
         for k, reg in variants.items():
             samples[k] += _time_steps(model, opt, reg, x, y, steps)
+    # the regularizer's own work, timed alone in tight loops on one set of loss gradients: far less exposed to
+    # load from other processes than whole steps, whose medians swing by tens of percent on a shared machine
+    opt.zero_grad(set_to_none=True)
+    F.cross_entropy(model(x), y).backward()
+    loss_grads = [p.grad.clone() for p in model.parameters()]
+    grads = [p.grad for p in model.parameters()]
+    reg_samples: dict[str, list[float]] = {k: [] for k in variants if k != "plain"}
+    for _ in range(rounds):
+        for k in reg_samples:
+            spent = 0.0
+            for _ in range(steps):
+                torch._foreach_copy_(grads, loss_grads)  # untimed: earlier penalties must not pile up in .grad
+                t0 = time.perf_counter()
+                variants[k].step()
+                spent += time.perf_counter() - t0
+            # the mean over a round, not a median over calls: with check_every=k only every k-th call
+            # computes statistics, and the cost that matters is the amortized one
+            reg_samples[k].append(spent / steps)
     plain = statistics.median(samples["plain"])
     rows = []
     for k, s in samples.items():
         med = statistics.median(s)
+        reg_med = statistics.median(reg_samples[k]) if k in reg_samples else 0.0
         rows.append({"model": key, "variant": k, "median_step_ms": 1e3 * med, "min_step_ms": 1e3 * min(s),
-                     "ratio_to_plain": med / plain, "overhead_pct": 100 * (med / plain - 1)})
+                     "ratio_to_plain": med / plain, "overhead_pct": 100 * (med / plain - 1),
+                     "reg_step_us": 1e6 * reg_med, "reg_step_pct_of_plain": 100 * reg_med / plain})
     return rows
 
 
@@ -78,6 +110,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--models", default="vgg,mlp6,mlp2")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--check-every", type=int, default=1,
+                    help="also time the statistics-reading gates deciding every k-th step (1: not)")
     ap.add_argument("--out", default="benchmarks/results/strong_reg_gate_overhead.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -85,11 +119,13 @@ def main() -> None:
     for key in args.models.split(","):
         if key not in MODELS:
             raise SystemExit(f"invalid --models entry {key!r}: must be one of {', '.join(MODELS)}")
-        rows += bench_model(key, args.rounds, args.steps)
-    print(f"{'model':7s} {'variant':22s} {'median ms':>10s} {'min ms':>8s} {'ratio':>7s} {'overhead':>9s}")
+        rows += bench_model(key, args.rounds, args.steps, args.check_every)
+    print(f"{'model':7s} {'variant':22s} {'median ms':>10s} {'min ms':>8s} {'ratio':>7s} {'overhead':>9s} "
+          f"{'reg.step us':>12s} {'% of plain':>10s}")
     for r in rows:
         print(f"{r['model']:7s} {r['variant']:22s} {r['median_step_ms']:10.3f} {r['min_step_ms']:8.3f} "
-              f"{r['ratio_to_plain']:7.3f} {r['overhead_pct']:8.1f}%")
+              f"{r['ratio_to_plain']:7.3f} {r['overhead_pct']:8.1f}% {r['reg_step_us']:12.1f} "
+              f"{r['reg_step_pct_of_plain']:9.1f}%")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"args": vars(args), "torch": torch.__version__, "machine": platform.machine(),

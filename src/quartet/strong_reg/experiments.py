@@ -19,7 +19,7 @@ import functools
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -186,6 +186,15 @@ class ExperimentResult:
 
 
 # -- the experiments --------------------------------------------------------------------------------------------------
+def _run_settings(base: dict[str, Any], settings: list[tuple[str, float, str]], seeds: Sequence[int],
+                  store: Path, workers: int, cluster: str | None, what: str) -> list[tuple[tuple[str, float, str], dict[str, Any]]]:
+    """Train every (reg, lam, gate) setting once per seed through the common runner; aggregate over seeds."""
+    configs = [_train_config(base, reg=k, lam=lam, gate=g, seed=s) for k, lam, g in settings for s in seeds]
+    results = _cells(configs, store, workers, cluster, what)
+    n = len(seeds)
+    return [(setting, _aggregate(results[i * n:(i + 1) * n])) for i, setting in enumerate(settings)]
+
+
 def tolerance(cfg: ToleranceConfig, store: Path, *, workers: int = 1, cluster: str | None = None) -> ExperimentResult:
     base = cfg.base()
     settings: list[tuple[str, float, str]] = [("none", 0.0, "always")]
@@ -193,12 +202,9 @@ def tolerance(cfg: ToleranceConfig, store: Path, *, workers: int = 1, cluster: s
         check_choice("grids key", kind, ("l1", "l2"))
         for gate in cfg.gates:
             settings += [(kind, float(lam), gate) for lam in grid]
-    configs = [_train_config(base, reg=k, lam=lam, gate=g, seed=s) for k, lam, g in settings for s in cfg.seeds]
-    results = _cells(configs, store, workers, cluster, "tolerance sweep")
-    n = len(cfg.seeds)
     rows = []
-    for i, (kind, lam, gate) in enumerate(settings):
-        agg = _aggregate(results[i * n:(i + 1) * n])
+    for (kind, lam, gate), agg in _run_settings(base, settings, cfg.seeds, store, workers, cluster,
+                                                "tolerance sweep"):
         rows.append({"reg": kind, "lam": lam, "gate": gate if kind != "none" else "-", **agg})
     lam_star: dict[str, float | None] = {}
     for kind, grid in cfg.grids.items():
@@ -217,12 +223,9 @@ def compression(cfg: CompressionConfig, store: Path, *, workers: int = 1,
     base = cfg.base()
     settings = [("none", 0.0, "always"), (cfg.kind, cfg.lam_safe, "always"), (cfg.kind, cfg.lam_strong, "always")]
     settings += [(cfg.kind, cfg.lam_strong, g) for g in cfg.gates]
-    configs = [_train_config(base, reg=k, lam=lam, gate=g, seed=s) for k, lam, g in settings for s in cfg.seeds]
-    results = _cells(configs, store, workers, cluster, "compression runs")
-    n = len(cfg.seeds)
     rows = []
-    for i, (kind, lam, gate) in enumerate(settings):
-        agg = _aggregate(results[i * n:(i + 1) * n])
+    for (kind, lam, gate), agg in _run_settings(base, settings, cfg.seeds, store, workers, cluster,
+                                                "compression runs"):
         label = "unregularized" if kind == "none" else f"{kind.upper()} {lam:g}, {_gate_label(gate)}"
         rows.append({"label": label, "reg": kind, "lam": lam, "gate": gate if kind != "none" else "-", **agg})
     return ExperimentResult("compression", asdict(cfg), rows)

@@ -26,7 +26,7 @@ import numpy as np
 
 from quartet.common.validation import check_choice, check_float, check_int, fail
 
-from .stats import GradStats
+from .stats import STAT_FIELDS, GradStats
 
 __all__ = ["Gate", "AlwaysGate", "NeverGate", "DelayedGate", "CoherentGate", "NormHistoryGate",
            "DominanceGate", "GATES", "make_gate"]
@@ -38,10 +38,18 @@ class Gate:
     """Base class. Subclasses implement ``_rule(stats) -> bool array`` on statistics of the gate's scope."""
 
     name: ClassVar[str] = "gate"
-    #: whether the rule reads gradient statistics; when False the regularizer may skip computing them
+    #: the :class:`GradStats` fields the rule reads; the regularizer computes only these (each one is a pass
+    #: over the weights), the rest arrive as NaN. A subclass that does not say reads all of them.
+    reads: ClassVar[frozenset[str]] = frozenset(STAT_FIELDS)
+    #: whether the rule reads any gradient statistic (derived from ``reads``)
     needs_stats: ClassVar[bool] = True
-    #: whether the rule reads the 1-norms (``loss_l1``, ``pen_l1``), which cost one more pass over the weights
-    needs_l1: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        unknown = set(cls.reads) - set(STAT_FIELDS)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.reads names unknown statistics {sorted(unknown)}")
+        cls.needs_stats = bool(cls.reads)
 
     def __init__(self, scope: str = "global") -> None:
         self.scope = check_choice("scope", scope, SCOPES)
@@ -53,8 +61,13 @@ class Gate:
         view = stats.total() if self.scope == "global" else stats
         on = np.asarray(self._rule(view), dtype=bool).reshape(-1)
         on = np.broadcast_to(on, (stats.n_tensors,)).copy()
-        self.history.append((stats.step, stats.epoch, on))
+        self.record(stats.step, stats.epoch, on)
         return on
+
+    def record(self, step: int, epoch: int, on: np.ndarray) -> None:
+        """Append one step's decisions to the history (``decide`` does this; the regularizer also calls it on
+        steps where it holds an earlier decision, so ``on_fraction`` counts every step)."""
+        self.history.append((int(step), int(epoch), np.asarray(on, dtype=bool).copy()))
 
     def _rule(self, stats: GradStats) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -100,7 +113,7 @@ class AlwaysGate(Gate):
     """The penalty at every step: plain SGD on the regularized objective."""
 
     name = "always"
-    needs_stats = False
+    reads = frozenset()
 
     def _rule(self, stats: GradStats) -> np.ndarray:
         return np.ones(stats.n_tensors, dtype=bool)
@@ -110,7 +123,7 @@ class NeverGate(Gate):
     """The penalty at no step (an unregularized run that still records the penalty's statistics)."""
 
     name = "never"
-    needs_stats = False
+    reads = frozenset()
 
     def _rule(self, stats: GradStats) -> np.ndarray:
         return np.zeros(stats.n_tensors, dtype=bool)
@@ -120,7 +133,7 @@ class DelayedGate(Gate):
     """Delayed Strong Regularization: no penalty before epoch (or step) ``gamma``, the full penalty after."""
 
     name = "delayed"
-    needs_stats = False
+    reads = frozenset()
 
     def __init__(self, gamma: int = 2, unit: str = "epoch", scope: str = "global") -> None:
         super().__init__(scope)
@@ -145,7 +158,7 @@ class CoherentGate(Gate):
     """
 
     name = "coherent"
-    needs_l1 = False
+    reads = frozenset({"loss_sq", "pen_sq", "dot"})
 
     def __init__(self, tau: float = 0.5, scope: str = "global") -> None:
         super().__init__(scope)
@@ -167,6 +180,7 @@ class NormHistoryGate(Gate):
     """
 
     name = "norm-history"
+    reads = frozenset({"loss_l1"})
 
     def __init__(self, rho: float = 0.5, beta: float = 0.9, warmup: int = 20, scope: str = "global") -> None:
         super().__init__(scope)
@@ -211,6 +225,7 @@ class DominanceGate(Gate):
     """GCSR, dominance reading: on while ``||g_L||_1 >= kappa * ||g_R||_1`` (the loss gradient dominates)."""
 
     name = "dominance"
+    reads = frozenset({"loss_l1", "pen_l1"})
 
     def __init__(self, kappa: float = 1.0, scope: str = "global") -> None:
         super().__init__(scope)

@@ -40,6 +40,18 @@ def _flat_size(features: nn.Module, input_shape: tuple[int, int, int]) -> int:
         return int(features(torch.zeros(1, *input_shape)).numel())
 
 
+
+def _classifier(in_features: int, hidden: Sequence[int], num_classes: int, dropout: float) -> nn.Sequential:
+    """The fully connected head shared by the CNNs: Linear-ReLU-Dropout per hidden width, then the logits."""
+    head: list[nn.Module] = []
+    prev = in_features
+    for h in hidden:
+        h = check_int("hidden", h, min=1)
+        head += [nn.Linear(prev, h), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+        prev = h
+    head.append(nn.Linear(prev, num_classes))
+    return nn.Sequential(*head)
+
 class VGG(nn.Module):
     """VGG-style net: 3x3 conv (padding 1) + ReLU stages, 2x2 max-pools, then FC-ReLU-dropout layers."""
 
@@ -65,15 +77,7 @@ class VGG(nn.Module):
                 layers += [nn.Conv2d(channels, out, 3, padding=1), nn.ReLU(inplace=True)]
                 channels = out
         self.features = nn.Sequential(*layers)
-        flat = _flat_size(self.features, shape)
-        head: list[nn.Module] = []
-        width = flat
-        for h in hidden:
-            h = check_int("hidden", h, min=1)
-            head += [nn.Linear(width, h), nn.ReLU(inplace=True), nn.Dropout(dropout)]
-            width = h
-        head.append(nn.Linear(width, num_classes))
-        self.classifier = nn.Sequential(*head)
+        self.classifier = _classifier(_flat_size(self.features, shape), hidden, num_classes, dropout)
 
     @classmethod
     def small(cls, input_shape: Sequence[int] = (1, 8, 8), num_classes: int = 10) -> "VGG":
@@ -101,14 +105,7 @@ class AlexNet(nn.Module):
             nn.Conv2d(shape[0], width, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, padding=1),
             nn.Conv2d(width, width, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, padding=1),
         )
-        head: list[nn.Module] = []
-        prev = _flat_size(self.features, shape)
-        for h in hidden:
-            h = check_int("hidden", h, min=1)
-            head += [nn.Linear(prev, h), nn.ReLU(inplace=True), nn.Dropout(dropout)]
-            prev = h
-        head.append(nn.Linear(prev, num_classes))
-        self.classifier = nn.Sequential(*head)
+        self.classifier = _classifier(_flat_size(self.features, shape), hidden, num_classes, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.features(x), 1))

@@ -29,10 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from quartet.common.validation import check_choice, check_float, fail
+from quartet.common.validation import check_choice, check_float, check_int, fail
 
 from .gates import CoherentGate, Gate
-from .stats import GradStats, compute_grad_stats
+from .stats import PENALTY_FIELDS, STAT_FIELDS, GradStats, compute_grad_stats
 
 __all__ = ["StrongRegularizer", "RegularizedOptimizer", "default_exclude", "KINDS"]
 
@@ -98,12 +98,19 @@ class StrongRegularizer:
         momentum buffer and the proximal step is not, so the same ``lam`` regularizes ~10x less at ``mu=0.9``.
     track_stats
         Compute all gradient statistics every step (``last_stats``), even those the gate does not read:
-        the diagnostics of the training loop. Off by default, to keep the per-step overhead minimal.
+        the diagnostics of the training loop. Off by default: then only the fields the gate ``reads`` are
+        computed (the rest are NaN), to keep the per-step overhead minimal.
+    check_every
+        Consult a statistics-reading gate only every ``k``-th step (``step_count % k == 0``) and hold its
+        decision in between, skipping the statistics there (unless ``track_stats``). The default 1 decides
+        every step (exact behaviour). Held steps are recorded in the gate's history; gates that read no
+        statistics (always, never, delayed) decide every step anyway, since their decision costs nothing.
+        A stateful gate (norm-history) then updates its running averages once per ``k`` steps.
     """
 
     def __init__(self, params: nn.Module | Iterable[Any], kind: str = "l1", lam: float | Mapping[str, float] = 1e-3,
                  gate: Gate | None = None, *, exclude: ExcludeRule | None = None, proximal: bool = False,
-                 track_stats: bool = False) -> None:
+                 track_stats: bool = False, check_every: int = 1) -> None:
         self.kind = check_choice("kind", kind, KINDS)
         rule = _exclusion(exclude)
         named = [(n, p) for n, p in _named_params(params) if p.requires_grad and not rule(n, p)]
@@ -123,11 +130,13 @@ class StrongRegularizer:
         self.gate = gate if gate is not None else CoherentGate(tau=0.5)
         self.proximal = bool(proximal)
         self.track_stats = bool(track_stats)
+        self.check_every = check_int("check_every", check_every, min=1)
         self.step_count = 0
         self.epoch = 0
         self.last_stats: GradStats | None = None
         self.last_on = np.zeros(len(self.params), dtype=bool)
         self._uniform_lam = len(set(self.lams)) == 1
+        self._numel = np.asarray([p.numel() for p in self.params], dtype=np.float64)
 
     # -- the penalty -----------------------------------------------------------------------------------------
     def penalty(self) -> torch.Tensor:
@@ -161,17 +170,21 @@ class StrongRegularizer:
             if p.grad is None:  # an unused parameter still feels the penalty
                 p.grad = torch.zeros_like(p)
         grads = [p.grad for p in self.params]
+        hold = self.gate.needs_stats and self.step_count % self.check_every != 0
         dirs: list[torch.Tensor] | None = None
-        if self.gate.needs_stats or self.track_stats:
-            dirs = self.directions()
-            stats = compute_grad_stats(grads, dirs, self.lams, step=self.step_count, epoch=self.epoch,
-                                       sign_directions=self.kind == "l1",
-                                       with_l1=self.track_stats or self.gate.needs_l1)
-        else:  # the gate ignores gradients: skip the reductions (they are the only real overhead)
-            zeros = np.zeros(len(self.params))
-            stats = GradStats(self.step_count, self.epoch, zeros, zeros, zeros, zeros, zeros, zeros)
-        on = self.gate.decide(stats)
-        self.last_stats, self.last_on = stats, on
+        if self.track_stats or not hold:
+            # only what the gate reads (each statistic is a pass over the weights); all of it when tracking
+            fields = STAT_FIELDS if self.track_stats else self.gate.reads
+            dirs = self.directions() if PENALTY_FIELDS & set(fields) else None
+            self.last_stats = compute_grad_stats(grads, dirs, self.lams, step=self.step_count, epoch=self.epoch,
+                                                 sign_directions=self.kind == "l1", fields=fields,
+                                                 numel=self._numel)
+        if hold:  # between checks: keep the last decision, skip the gate (and, untracked, the statistics)
+            on = self.last_on.copy()
+            self.gate.record(self.step_count, self.epoch, on)
+        else:
+            on = self.gate.decide(self.last_stats)
+        self.last_on = on
         if not self.proximal and on.any():
             dirs = dirs if dirs is not None else self.directions()
             idx = np.flatnonzero(on)
@@ -203,7 +216,7 @@ class StrongRegularizer:
     # -- checkpointing ---------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "lams": list(self.lams), "names": list(self.names),
-                "proximal": self.proximal, "step_count": self.step_count, "epoch": self.epoch,
+                "proximal": self.proximal, "check_every": self.check_every, "step_count": self.step_count, "epoch": self.epoch,
                 "last_on": self.last_on.tolist(), "gate": self.gate.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -213,6 +226,7 @@ class StrongRegularizer:
         self.lams = [float(v) for v in state["lams"]]
         self._uniform_lam = len(set(self.lams)) == 1
         self.proximal = bool(state["proximal"])
+        self.check_every = int(state.get("check_every", 1))  # absent in checkpoints from before the option
         self.step_count = int(state["step_count"])
         self.epoch = int(state["epoch"])
         self.last_on = np.asarray(state["last_on"], dtype=bool)

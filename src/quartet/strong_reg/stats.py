@@ -14,12 +14,18 @@ All reductions run on the tensors' device and come back to the host in one trans
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["GradStats", "compute_grad_stats"]
+from quartet.common.validation import fail
+
+__all__ = ["GradStats", "compute_grad_stats", "STAT_FIELDS", "PENALTY_FIELDS"]
+
+#: the five per-tensor sums, in the order of :class:`GradStats`
+STAT_FIELDS = ("loss_l1", "loss_sq", "pen_l1", "pen_sq", "dot")
+PENALTY_FIELDS = frozenset({"pen_l1", "pen_sq", "dot"})  # the ones that read the penalty directions
 
 
 @dataclass(frozen=True)
@@ -70,38 +76,66 @@ class GradStats:
 
 
 @torch.no_grad()
-def compute_grad_stats(grads: Sequence[torch.Tensor], directions: Sequence[torch.Tensor],
-                       lams: Sequence[float], *, step: int, epoch: int,
-                       sign_directions: bool = False, with_l1: bool = True) -> GradStats:
+def compute_grad_stats(grads: Sequence[torch.Tensor], directions: Sequence[torch.Tensor] | None,
+                       lams: Sequence[float], *, step: int, epoch: int, sign_directions: bool = False,
+                       with_l1: bool = True, fields: Iterable[str] | None = None,
+                       numel: np.ndarray | None = None) -> GradStats:
     """Statistics of loss gradients ``grads`` against penalty gradients ``lams[i] * directions[i]``.
 
-    ``sign_directions=True`` says every direction entry is -1, 0 or 1 (L1), so ``sum |d| = ||d||^2`` and one
-    reduction is saved. ``with_l1=False`` skips the 1-norms (``loss_l1`` and ``pen_l1`` become NaN) for gates
-    that read only 2-norms and the cross term. The 2-norms are one fused ``_foreach_norm`` call per list, the
-    cross term one BLAS dot per tensor, the 1-norms an abs-sum per tensor (``_foreach_norm`` with ord 1 is
-    several times slower on CPU); everything reaches the host in a single transfer.
+    ``fields`` names the statistics to compute (a subset of :data:`STAT_FIELDS`; default all of them); the
+    others come back as NaN, so a gate pays only for what it reads. ``with_l1=False`` drops the 1-norms
+    (``loss_l1``, ``pen_l1``) from that set. ``directions`` may be ``None`` when no requested field reads the
+    penalty (``loss_l1``/``loss_sq`` only). ``sign_directions=True`` says every direction entry is -1, 0 or 1
+    (L1), so ``sum |d| = ||d||^2`` and one reduction is saved. ``numel`` (per-tensor sizes) may be passed
+    in to save recounting them every step.
+
+    Cost: the 2-norms are one fused ``_foreach_norm`` call over grads and directions together, the cross
+    term one BLAS dot per tensor, the 1-norms an abs-sum per tensor (``_foreach_norm`` with ord 1 is several
+    times slower on CPU); all requested sums reach the host in a single transfer.
     """
+    wanted = set(STAT_FIELDS if fields is None else fields)
+    unknown = wanted - set(STAT_FIELDS)
+    if unknown:
+        fail("fields", sorted(unknown), f"must be a subset of {STAT_FIELDS}")
+    if not with_l1:
+        wanted -= {"loss_l1", "pen_l1"}
     n = len(grads)
-    if n == 0:
-        empty = np.zeros(0, dtype=np.float64)
-        return GradStats(step, epoch, empty, empty, empty, empty, empty, empty)
-    # 2-norms in one fused call per list; only the cross term needs a dot product per tensor
-    loss_norm = torch._foreach_norm(grads, 2)
-    dir_norm = torch._foreach_norm(directions, 2)
-    dots = [torch.dot(g.reshape(-1), d.reshape(-1)) for g, d in zip(grads, directions)]
-    parts = [*loss_norm, *dir_norm, *dots]
-    if with_l1:
+    numel = np.asarray([g.numel() for g in grads], dtype=np.float64) if numel is None else numel
+    if wanted & PENALTY_FIELDS and directions is None:
+        fail("directions", None, f"are needed for the fields {sorted(wanted & PENALTY_FIELDS)}")
+    # one block of n sums per reduction, in this order: each flag says whether that block is computed
+    want_loss_sq = "loss_sq" in wanted
+    want_dir_sq = "pen_sq" in wanted or ("pen_l1" in wanted and sign_directions)
+    want_dot = "dot" in wanted
+    want_loss_l1 = "loss_l1" in wanted
+    want_dir_l1 = "pen_l1" in wanted and not sign_directions
+    parts: list[torch.Tensor] = []
+    norm_inputs = [*(grads if want_loss_sq else ()), *(directions if want_dir_sq else ())]
+    if norm_inputs:
+        parts += torch._foreach_norm(norm_inputs, 2)
+    if want_dot:
+        parts += [torch.dot(g.reshape(-1), d.reshape(-1)) for g, d in zip(grads, directions)]
+    if want_loss_l1:
         parts += [g.abs().sum() for g in grads]
-        if not sign_directions:
-            parts += [d.abs().sum() for d in directions]
-    host = torch.stack(parts).to("cpu", torch.float64).numpy().reshape(-1, n)
-    loss_sq, dir_sq, cross = host[0] ** 2, host[1] ** 2, host[2]
-    if with_l1:
-        loss_l1 = host[3]
-        dir_l1 = dir_sq if sign_directions else host[4]
+    if want_dir_l1:
+        parts += [d.abs().sum() for d in directions]
+    blocks: list[np.ndarray] = []
+    if parts and n:
+        # float32 -> float64 on the host is exact; squaring happens in float64 as before
+        blocks = list(torch.stack(parts).to("cpu").numpy().astype(np.float64).reshape(-1, n))
+
+    def nan() -> np.ndarray:  # a fresh array per field: a gate may keep one
+        return np.full(n, np.nan)
+
+    loss_sq = blocks.pop(0) ** 2 if want_loss_sq else nan()
+    dir_sq = blocks.pop(0) ** 2 if want_dir_sq else nan()
+    cross = blocks.pop(0) if want_dot else nan()
+    loss_l1 = blocks.pop(0) if want_loss_l1 else nan()
+    if "pen_l1" in wanted:
+        dir_l1 = dir_sq if sign_directions else blocks.pop(0)
     else:
-        loss_l1 = dir_l1 = np.full(n, np.nan)
+        dir_l1 = nan()
     lam = np.asarray(lams, dtype=np.float64)
-    numel = np.asarray([g.numel() for g in grads], dtype=np.float64)
     return GradStats(step=step, epoch=epoch, numel=numel, loss_l1=loss_l1, loss_sq=loss_sq,
-                     pen_l1=lam * dir_l1, pen_sq=lam * lam * dir_sq, dot=lam * cross)
+                     pen_l1=lam * dir_l1, pen_sq=lam * lam * dir_sq if "pen_sq" in wanted else nan(),
+                     dot=lam * cross)
