@@ -9,7 +9,7 @@ from quartet.gemm_tuning.measure import AnalyticMeasurer, MeasureResult
 from quartet.gemm_tuning.na2c import ActorCritic, NA2CTuner, a2c_loss_and_grads
 from quartet.gemm_tuning.rnn import RNNTuner
 from quartet.gemm_tuning.space import TilingSpace
-from quartet.gemm_tuning.tuner import tune
+from quartet.gemm_tuning.tuner import RANDOM_STARTS, tune
 from quartet.gemm_tuning.xgb import XGBTuner, average_recall, recall_curve
 
 SPACE = TilingSpace(256, 256, 256)  # 18,225 configurations
@@ -220,7 +220,7 @@ def test_corrected_sign_raises_probability_of_a_rewarded_action():
 
 
 def test_na2c_rounds_stay_near_the_incumbent_and_update():
-    tuner = NA2CTuner(SPACE, seed=0)
+    tuner = NA2CTuner(SPACE, init="outer", measure_init=False, seed=0)  # NNI's start: outer, not measured
     measurer = AnalyticMeasurer(SPACE, seed=0)
     batch = tuner.next_batch(6)
     assert len(batch) == 6
@@ -238,3 +238,33 @@ def test_update_rejects_mismatched_results():
         tuner.update(tuner.next_batch(2), [MeasureResult(costs=(1.0,))])
     with pytest.raises(ValueError, match="n=0"):
         tuner.next_batch(0)
+
+
+def test_default_start_is_the_best_of_measured_random_samples():
+    measurer = AnalyticMeasurer(SPACE, seed=3, ruggedness=0.5)
+    na2c = NA2CTuner(SPACE, seed=0)
+    starts = na2c.next_batch(na2c.batch_size)
+    assert len(starts) == RANDOM_STARTS == len(set(starts)) and SPACE.outer_config() not in starts
+    na2c.update(starts, measurer.measure_batch(starts))
+    assert na2c.n_rounds == 0  # start states are not rollout samples
+    best = min(starts, key=lambda c: measurer.measure(c).time_s)
+    assert na2c.incumbent == best
+    assert all(SPACE.distance(best, c) <= 3 for c in na2c.next_batch(na2c.batch_size))
+    gbfs = GBFSTuner(SPACE, rho=5, seed=0)
+    starts = gbfs.next_batch(RANDOM_STARTS)
+    gbfs.update(starts, measurer.measure_batch(starts))
+    best = min(starts, key=lambda c: measurer.measure(c).time_s)
+    assert all(SPACE.distance(best, c) == 1 for c in gbfs.next_batch(5))  # the best start is expanded first
+
+
+def test_start_state_options_are_validated():
+    assert GBFSTuner(SPACE, init="outer").next_batch(5) == [SPACE.outer_config()]
+    assert len(GBFSTuner(SPACE, n_init=1).next_batch(5)) == 1
+    with pytest.raises(ValueError, match="init='best'"):
+        GBFSTuner(SPACE, init="best")
+    with pytest.raises(ValueError, match="n_init=3"):
+        GBFSTuner(SPACE, init="outer", n_init=3)
+    with pytest.raises(ValueError, match="n_init=0"):
+        NA2CTuner(SPACE, n_init=0)
+    with pytest.raises(ValueError, match="measure_init=False"):
+        NA2CTuner(SPACE, n_init=4, measure_init=False)

@@ -56,3 +56,14 @@ def test_crashing_hanging_and_raising_configs_are_recorded_and_skipped(tmp_path)
     rows = db.results(space.signature(), measurer.target_key)
     assert len(rows) == 7 and rows[planned[3]].error.startswith("timeout")
     assert max(measurer.overheads_s[-2:]) < 0.1  # harness cost per healthy trial after the restarts
+
+
+def test_metaschedule_anchor_is_bounded_and_records_a_timeout(tmp_path):
+    # a MetaSchedule search that cannot finish in time is killed with its workers and reported, never hangs
+    from quartet.gemm_tuning.metaschedule import run_metaschedule_bounded
+
+    outcome = run_metaschedule_bounded(64, 64, 64, trials=4, work_dir=str(tmp_path), timeout_s=1.0)
+    assert outcome["status"] == "timeout" and "1 s" in outcome["error"]
+    assert outcome["wall_s"] < 30
+    with pytest.raises(ValueError, match="timeout_s=0"):
+        run_metaschedule_bounded(64, 64, 64, trials=4, work_dir=str(tmp_path), timeout_s=0)

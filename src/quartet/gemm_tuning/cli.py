@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -45,7 +44,8 @@ def tune(
     m: Annotated[int, typer.Option("--m", help="Rows of A and C (power of two).")] = 512,
     n: Annotated[int, typer.Option("--n", help="Columns of B and C (power of two).")] = 512,
     k: Annotated[int, typer.Option("--k", help="Reduction length (power of two).")] = 512,
-    tuner: Annotated[str, typer.Option("--tuner", help="gbfs | na2c | random | grid | ga | xgb | rnn")] = "gbfs",
+    tuner: Annotated[str, typer.Option("--tuner", help=(
+        "gbfs | na2c | random | grid | ga | xgb | rnn | gbfs-nni | na2c-nni (NNI's naive 'outer' start)"))] = "gbfs",
     trials: Annotated[int, typer.Option("--trials", min=1, help="Trial budget.")] = 100,
     levels: LevelsOpt = "3,2,3",
     backend: Annotated[str, typer.Option("--backend", help="tvm | analytic | replay (from --db)")] = "tvm",
@@ -138,8 +138,8 @@ def experiment(
     from quartet.common.runs import RunDir, to_jsonable
 
     from . import plots
-    from .experiments import (CompareConfig, ExhaustiveConfig, claims_table, compare_summary, run_compare,
-                              run_exhaustive)
+    from .experiments import (CompareConfig, ExhaustiveConfig, claims_table, compare_summary, exhaustive_claims,
+                              exhaustive_rows, run_compare, run_exhaustive)
 
     if name not in ("compare", "exhaustive"):
         raise ValueError(f"invalid name={name!r}: must be 'compare' or 'exhaustive'")
@@ -186,12 +186,21 @@ def experiment(
         table = result.regret_table()
         for row in table:
             run.log(**row)
-        run.write_summary({"space_size": result.space_size, "optimum_time_s": result.optimum_time_s,
-                           "optimum_config": result.optimum_config, "failed": result.n_failed, "regret": table,
-                           "elapsed_s": result.elapsed_s})
+        summary = result.summary()
+        summary["claims"] = exhaustive_claims(summary)
+        run.write_summary(summary)
         run.save_figure(plots.regret_vs_budget(result), "exhaustive_regret")
-        echo_summary(run.path, {f"{r['tuner']} @ {r['budget']}": f"median regret {100 * r['median_regret']:.1f}%"
-                                for r in table})
+        echo_summary(run.path, {row[0]: " ".join(row[1:]) for row in
+                                [["budgets", *map(str, cfg.budgets()), "first<=5%"], *exhaustive_rows(result)]})
+
+
+def _serve_until_interrupted(process) -> None:
+    """Keep a TVM RPC tracker or server (which runs in its own process) alive until Ctrl-C."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        process.terminate()
 
 
 @app.command("rpc-tracker")
@@ -204,11 +213,7 @@ def rpc_tracker(
 
     tracker = start_tracker(host, port, port + 100)
     console.print(f"tracker listening on {host}:{tracker.port}; Ctrl-C to stop")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        tracker.terminate()
+    _serve_until_interrupted(tracker)
 
 
 @app.command("rpc-server")
@@ -226,11 +231,7 @@ def rpc_server(
         raise ValueError(f"invalid tracker={tracker!r}: must be HOST:PORT")
     server = start_server(t_host, int(t_port), key, host=host, port=port, port_end=port + 100)
     console.print(f"server on {host}:{server.port} registered as {key!r} with {tracker}; Ctrl-C to stop")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.terminate()
+    _serve_until_interrupted(server)
 
 
 @app.command("db-info")
@@ -309,22 +310,41 @@ def anchor(
     n: Annotated[int, typer.Option("--n")] = 512,
     k: Annotated[int, typer.Option("--k")] = 512,
     trials: Annotated[int, typer.Option("--trials", min=1)] = 64,
+    timeout_s: Annotated[float, typer.Option(
+        "--timeout-s", help="Wall-clock limit of the whole MetaSchedule search; then it is killed.")] = 600.0,
+    builder_timeout_s: Annotated[float, typer.Option(
+        "--builder-timeout-s", help="MetaSchedule builder and runner timeout per batch.")] = 180.0,
+    builder_workers: Annotated[int, typer.Option(
+        "--builder-workers", min=1, help="MetaSchedule builder processes (1: see run_metaschedule).")] = 1,
     threads: ThreadsOpt = 1,
     seed: SeedOpt = 0,
     out: OutOpt = None,
 ) -> None:
-    """Run TVM's MetaSchedule on the same GEMM (external anchor; slow worker start-up)."""
-    os.environ["TVM_NUM_THREADS"] = str(threads)  # before TVM is imported
+    """Run TVM's MetaSchedule on the same GEMM (external anchor; slow worker start-up).
+
+    The search runs in a child process bounded by --timeout-s; summary.json always records the outcome
+    (status ok / timeout / error); the command exits 1 when MetaSchedule did not finish.
+    """
     from quartet.common.runs import RunDir
 
-    from .metaschedule import run_metaschedule
+    from .metaschedule import run_metaschedule_bounded
     from .reference import numpy_gemm
 
+    for name, value in (("m", m), ("n", n), ("k", k)):
+        if value < 1:
+            raise ValueError(f"invalid {name}={value!r}: must be an integer >= 1")
     run = RunDir.create("gemm_tuning", f"metaschedule-{m}x{n}x{k}",
-                        {"M": m, "N": n, "K": k, "trials": trials, "threads": threads, "seed": seed}, out=out)
-    res = run_metaschedule(m, n, k, trials=trials, work_dir=str(run.path / "ms"), seed=seed, threads=threads)
-    ref = numpy_gemm(m, n, k, threads=threads)
-    summary = {**asdict(res), "gflops": res.gflops, "numpy_gflops": ref.gflops,
-               "vs_numpy": ref.time_s / res.best_time_s}
+                        {"M": m, "N": n, "K": k, "trials": trials, "threads": threads, "seed": seed,
+                         "timeout_s": timeout_s, "builder_timeout_s": builder_timeout_s,
+                         "builder_workers": builder_workers}, out=out)
+    summary = run_metaschedule_bounded(m, n, k, trials=trials, work_dir=str(run.path / "ms"), seed=seed,
+                                       threads=threads, timeout_s=timeout_s, builder_timeout_s=builder_timeout_s,
+                                       builder_workers=builder_workers)
+    if summary["status"] == "ok":
+        ref = numpy_gemm(m, n, k, threads=threads)
+        summary.update(numpy_gflops=ref.gflops, vs_numpy=ref.time_s / summary["best_time_s"])
     run.write_summary(summary)
-    echo_summary(run.path, summary, ["best_time_s", "gflops", "numpy_gflops", "vs_numpy", "search_time_s"])
+    if summary["status"] != "ok":
+        console.print(f"MetaSchedule anchor {summary['status']}: {summary['error']} (summary: {run.path})")
+        raise typer.Exit(1)
+    echo_summary(run.path, summary, ["best_time_s", "gflops", "numpy_gflops", "vs_numpy", "search_time_s", "wall_s"])

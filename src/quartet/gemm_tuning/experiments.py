@@ -26,9 +26,12 @@ from .kernels import KernelTemplate
 from .measure import AnalyticMeasurer, Measurer
 from .na2c import NA2CTuner
 from .space import Config, TilingSpace, config_from_str, config_to_str
-from .tuner import Tuner, TuneResult, tune
+from .tuner import RANDOM_STARTS, Tuner, TuneResult, tune
 
-TUNERS = ("gbfs", "na2c", "random", "grid", "ga", "xgb", "rnn")
+# "gbfs-nni" / "na2c-nni": the same tuners started as NNI does, from the naive "outer" state (kept to show
+# what the project's default start, the best of 5 measured random samples, changes; see Tuner._start_states)
+NNI_START = {"gbfs-nni": ("gbfs", {"init": "outer"}), "na2c-nni": ("na2c", {"init": "outer", "measure_init": False})}
+TUNERS = ("gbfs", "na2c", "random", "grid", "ga", "xgb", "rnn", *NNI_START)
 PAPER_TUNERS = ("gbfs", "na2c", "random", "ga", "xgb", "rnn")
 DEFAULT_DB = Path("runs/gemm_tuning/tuning.sqlite")
 PAPER = ("Zhang, Cheng, Zang, Park: Compiler-Level Matrix Multiplication Optimization for Deep Learning "
@@ -39,7 +42,13 @@ def make_tuner(name: str, space: TilingSpace, seed: int, budget: int, **options)
     """A tuner by name with the project's defaults (recorded in every experiment config).
 
     ``xgb`` uses plan_size 16 below 200 trials (so the model acts at all), else AutoTVM's 64.
+    ``gbfs-nni`` / ``na2c-nni`` start from NNI's naive "outer" state instead of the best of random samples.
     """
+    if name in NNI_START:
+        base, start = NNI_START[name]
+        tuner = make_tuner(base, space, seed, budget, **{**start, **options})
+        tuner.name = name
+        return tuner
     if name == "gbfs":
         return GBFSTuner(space, seed=seed, **options)
     if name == "na2c":
@@ -240,6 +249,9 @@ def run_compare(config: CompareConfig, store: Path, *, workers: int = 1, cluster
          "backend": config.backend, "db": config.db, "threads": config.threads, "template": asdict(config.template)}
         for size in config.sizes for tuner in config.tuners for seed in config.seeds
     ]
+    for cell in cells:  # the start default changed (outer -> best of random samples): never reuse older cells
+        if cell["tuner"] in ("gbfs", "na2c"):
+            cell["start"] = f"best of {RANDOM_STARTS} random"
     done = run_sweep(compare_cell, cells, store, workers=workers, cluster=cluster, description="gemm compare")
     _close_measurers()  # free the tuning workers before timing side by side
     rows = []
@@ -263,11 +275,15 @@ def run_compare(config: CompareConfig, store: Path, *, workers: int = 1, cluster
 # exhaustive
 
 
+REGRET_TARGET = 0.05  # the issue's target: within 5% of the optimum ...
+TARGET_FRACTION = 0.01  # ... while measuring at most 1% of the space
+
+
 @dataclass
 class ExhaustiveConfig:
     size: tuple[int, int, int] = (64, 64, 64)
     levels: tuple[int, int, int] = (2, 2, 2)  # quick: |S| = 343, measured in a minute or two
-    tuners: list[str] = field(default_factory=lambda: list(PAPER_TUNERS))
+    tuners: list[str] = field(default_factory=lambda: [*PAPER_TUNERS, *NNI_START])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     budget_fractions: list[float] = field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1])
     backend: str = "tvm"
@@ -277,8 +293,10 @@ class ExhaustiveConfig:
 
     @classmethod
     def preset(cls, quick: bool, **overrides) -> "ExhaustiveConfig":
-        base = cls() if quick else cls(size=(256, 256, 256), levels=(3, 2, 3), seeds=list(range(10)),
-                                       budget_fractions=[0.0025, 0.005, 0.01, 0.02, 0.05])
+        # full: 256^3 with levels (3,1,3), |S| = 2,025: small enough to measure exhaustively on a shared
+        # 2-core CPU (the (3,2,3) space has 18,225 kernels, ~50 min of one idle core per the reference note)
+        base = cls() if quick else cls(size=(256, 256, 256), levels=(3, 1, 3), seeds=list(range(10)),
+                                       budget_fractions=[0.0025, 0.005, 0.0075, 0.01, 0.02, 0.05])
         return replace(base, **overrides)
 
     def space(self) -> TilingSpace:
@@ -310,18 +328,56 @@ class ExhaustiveResult:
     runs: list[dict]  # one per (tuner, seed): best curve on the replayed table
     elapsed_s: float
 
+    def regrets(self, tuner: str) -> np.ndarray:
+        """(seeds, budget) array: regret t_best / t_opt - 1 after each trial (inf before a valid measurement;
+        a run that stopped early keeps its last value)."""
+        budget = max(self.config.budgets())
+        out = []
+        for run in (r for r in self.runs if r["tuner"] == tuner):
+            curve = [math.inf if t is None else t / self.optimum_time_s - 1 for t in run["best_curve"]]
+            out.append(curve + [curve[-1] if curve else math.inf] * (budget - len(curve)))
+        return np.array(out, dtype=float).reshape(len(out), budget)
+
     def regret_table(self) -> list[dict]:
         """Per tuner and budget: median (over seeds) regret t_best / t_opt - 1, and the share within 5%."""
         rows = []
         for tuner in self.config.tuners:
-            runs = [r for r in self.runs if r["tuner"] == tuner]
+            regrets = self.regrets(tuner)
             for b in self.config.budgets():
-                best = [r["best_curve"][min(b, len(r["best_curve"])) - 1] for r in runs]
-                regrets = [(t / self.optimum_time_s - 1) if t is not None else math.inf for t in best]
+                at_b = regrets[:, b - 1]
                 rows.append({"tuner": tuner, "budget": b, "fraction_of_space": b / self.space_size,
-                             "median_regret": float(np.median(regrets)),
-                             "within_5pct": float(np.mean([r <= 0.05 for r in regrets])), "seeds": len(runs)})
+                             "median_regret": float(np.median(at_b)),
+                             "within_5pct": float(np.mean(at_b <= REGRET_TARGET)), "seeds": len(at_b)})
         return rows
+
+    def first_budget_within(self, threshold: float = REGRET_TARGET) -> dict[str, int | None]:
+        """Per tuner: the smallest trial count at which the median regret over seeds is <= threshold."""
+        out: dict[str, int | None] = {}
+        for tuner in self.config.tuners:
+            hits = np.flatnonzero(np.median(self.regrets(tuner), axis=0) <= threshold)
+            out[tuner] = int(hits[0]) + 1 if hits.size else None
+        return out
+
+    def target_check(self) -> list[dict]:
+        """The issue's target at the largest budget <= 1% of the space: regret <= 5% and lower median regret
+        than xgb and rnn at the same budget (only tuners present in the run are compared)."""
+        budget = max(1, math.floor(TARGET_FRACTION * self.space_size))
+        median = {t: float(np.median(self.regrets(t)[:, budget - 1])) for t in self.config.tuners}
+        rows = []
+        for tuner in (t for t in ("gbfs", "na2c", *NNI_START) if t in median):
+            rivals = {b: median[b] for b in ("xgb", "rnn") if b in median}
+            rows.append({"tuner": tuner, "budget": budget, "fraction_of_space": budget / self.space_size,
+                         "median_regret": median[tuner], "within_target": median[tuner] <= REGRET_TARGET,
+                         "rival_median_regret": rivals,
+                         "beats": {b: median[tuner] < r for b, r in rivals.items()}})
+        return rows
+
+    def summary(self) -> dict:
+        return {"size": list(self.config.size), "levels": list(self.config.levels), "space_size": self.space_size,
+                "optimum_time_s": self.optimum_time_s, "optimum_config": self.optimum_config,
+                "failed": self.n_failed, "seeds": len(self.config.seeds), "regret": self.regret_table(),
+                "first_budget_within_5pct": self.first_budget_within(), "target_at_1pct": self.target_check(),
+                "elapsed_s": self.elapsed_s}
 
 
 def run_exhaustive(config: ExhaustiveConfig, progress=None) -> ExhaustiveResult:
@@ -400,8 +456,7 @@ def reproduce(out: Path, *, quick: bool, seed: int, workers: int = 1, cluster: s
     compare_rows = [[r["size"], r["tuner"], f"{1e3 * r['median_best_time_s']:.3f}", f"{r['gflops']:.1f}",
                      f"{r['vs_numpy']:.2f}", _fmt_pct(r["saving_vs_xgb"]), _fmt_pct(r["saving_vs_rnn"]),
                      f"{100 * r['fraction_explored']:.2f}%", f"{r['median_search_time_s']:.1f}"] for r in table]
-    regret_rows = [[r["tuner"], r["budget"], f"{100 * r['fraction_of_space']:.2f}%", f"{100 * r['median_regret']:.1f}%",
-                    f"{100 * r['within_5pct']:.0f}%"] for r in exh_res.regret_table()]
+    regret_rows = exhaustive_rows(exh_res)
     return ReportSection(
         title="quartet.gemm_tuning — G-BFS and N-A2C GEMM tiling search on Apache TVM",
         paper=PAPER,
@@ -417,16 +472,33 @@ def reproduce(out: Path, *, quick: bool, seed: int, workers: int = 1, cluster: s
             ReportTable("compare: re-timed best kernels",
                         ["size", "tuner", "median best (ms)", "GFLOP/s", "x numpy", "saving vs xgb",
                          "saving vs rnn", "fraction explored", "search cost (s)"], compare_rows),
-            ReportTable("exhaustive: regret against the true optimum",
-                        ["tuner", "budget", "fraction of space", "median regret", "runs within 5%"], regret_rows),
+            ReportTable("exhaustive: median regret against the true optimum, by trial budget",
+                        ["tuner", *(f"{b} ({100 * b / exh_res.space_size:.2g}%)" for b in exh_res.config.budgets()),
+                         "first budget <= 5%"], regret_rows,
+                        note=f"Median over {len(exh_res.config.seeds)} seeds of t_best / t_opt - 1 on the replayed "
+                             "table; 'first budget' is the smallest trial count whose median is <= 5%. "
+                             "gbfs/na2c start from the best of 5 measured random samples (the project default); "
+                             "gbfs-nni/na2c-nni start from NNI's naive 'outer' state."),
         ],
         notes=[
             "The paper's hardware, sizes and budgets are unknown (no full text); its XGBoost baseline is "
             "re-implemented from AutoTVM's XGBTuner (knob features), its RNN baseline as an LSTM controller "
             "trained with REINFORCE (the paper does not identify it).",
+            "G-BFS and N-A2C start from the best of 5 measured random samples (the reference note allows "
+            "'outer' or 'random' starts); NNI's naive 'outer' start is kept as gbfs-nni / na2c-nni. The start "
+            "was chosen on the recorded 256^3 (3,1,3) table, over seeds 0-29 and checked on held-out seeds "
+            "1000-1029: `python benchmarks/gemm_tuning/study_start_states.py --seeds 30 [--first-seed 1000]`.",
             f"Tuning database: {cmp_cfg.db} (every measurement, resumable).",
         ],
     )
+
+
+def exhaustive_rows(exh_res: ExhaustiveResult) -> list[list[str]]:
+    """One row per tuner: median regret at each budget, then the first budget with median regret <= 5%."""
+    table = exh_res.regret_table()
+    first = exh_res.first_budget_within()
+    return [[tuner, *(f"{100 * r['median_regret']:.1f}%" for r in table if r["tuner"] == tuner),
+             "never" if first[tuner] is None else str(first[tuner])] for tuner in exh_res.config.tuners]
 
 
 def compare_summary(cmp_res: CompareResult, exh_res: ExhaustiveResult | None) -> dict:
@@ -444,12 +516,7 @@ def compare_summary(cmp_res: CompareResult, exh_res: ExhaustiveResult | None) ->
         "fraction_explored": {t: med("fraction_explored", t) for t in ("gbfs", "na2c")},
     }
     if exh_res is not None:
-        regret = exh_res.regret_table()
-        summary["exhaustive"] = {
-            "size": list(exh_res.config.size), "levels": list(exh_res.config.levels),
-            "space_size": exh_res.space_size, "optimum_time_s": exh_res.optimum_time_s,
-            "optimum_config": exh_res.optimum_config, "regret": regret,
-        }
+        summary["exhaustive"] = exh_res.summary()
     return summary
 
 
@@ -468,12 +535,20 @@ def claims_table(summary: dict) -> list[list[str]]:
         rows.append([f"best kernel vs numpy 1-thread, {size}", "(issue target >= 1.0x at 512^3)", f"{ratio:.2f}x",
                      "meets" if ratio >= 1.0 else "below"])
     if "exhaustive" in summary:
-        ex = summary["exhaustive"]
-        for tuner in ("gbfs", "na2c"):
-            at1 = [r for r in ex["regret"] if r["tuner"] == tuner and r["fraction_of_space"] <= 0.0105]
-            if at1:
-                r = at1[-1]
-                rows.append([f"{tuner}: regret at {100 * r['fraction_of_space']:.2f}% of |S| = {ex['space_size']}",
-                             "within 5% of optimum at <= 1% (issue target)", f"{100 * r['median_regret']:.1f}%",
-                             "meets" if r["median_regret"] <= 0.05 else "misses"])
+        rows.extend(exhaustive_claims(summary["exhaustive"]))
+    return rows
+
+
+def exhaustive_claims(ex: dict) -> list[list[str]]:
+    """Paper-versus-ours rows for the issue's regret target, from ``ExhaustiveResult.summary()``."""
+    rows = []
+    for r in ex["target_at_1pct"]:
+        rivals = ", ".join(f"{b} {100 * v:.1f}%" for b, v in r["rival_median_regret"].items())
+        beats_all = all(r["beats"].values()) and bool(r["beats"])
+        rows.append([f"{r['tuner']}: median regret at {r['budget']} trials = {100 * r['fraction_of_space']:.2f}% "
+                     f"of |S| = {ex['space_size']} (vs {rivals or 'no xgb/rnn run'})",
+                     "within 5% of optimum at <= 1%, better than xgb and rnn (issue target)",
+                     f"{100 * r['median_regret']:.1f}%",
+                     ("meets" if r["within_target"] and beats_all else
+                      "within 5%, not better than both" if r["within_target"] else "misses")])
     return rows

@@ -8,6 +8,11 @@ Differences from the NNI re-implementation: NNI ends the run ("no candidates") w
 has no new sampled child although the queue still holds states; here the next state is simply popped.
 If the queue runs empty the run stops (``stop_reason="queue_empty"``) or, with ``restart="random"``,
 continues from a random unvisited configuration.
+
+Start state: NNI starts from the naive "outer" tiling ``[X, 1, ..., 1]`` (``init="outer"``, kept as an
+option). The default here seeds the queue with 5 measured uniform samples (``init="random"``), because
+the naive kernel is among the slowest of the space and far from any good tiling; the reference
+note allows both starts (reasons and numbers: ``Tuner._start_states``).
 """
 
 from __future__ import annotations
@@ -26,27 +31,28 @@ class GBFSTuner(Tuner):
 
     rho: children sampled per expansion: an int >= 1 is a count (NNI's ``num_samples``, default 5), a
         float in (0, 1) a fraction of the valid moves (the paper may define rho that way).
-    init: ``"outer"`` (NNI: the whole extent in the outermost level) or ``"random"``.
+    init: ``"random"`` (default: ``n_init`` uniform samples, default 5, all measured and queued, so the
+        search expands the best of them first) or ``"outer"`` (NNI: the whole extent in the outermost
+        level, ``n_init`` = 1). Why random by default: see ``Tuner._start_states``.
     restart: ``None`` (stop when the queue empties) or ``"random"``.
     """
 
     name = "gbfs"
 
-    def __init__(self, space: TilingSpace, rho: int | float = 5, init: str = "outer",
+    def __init__(self, space: TilingSpace, rho: int | float = 5, init: str = "random", n_init: int | None = None,
                  restart: str | None = None, seed: int = 0) -> None:
         super().__init__(space, seed)
         if isinstance(rho, bool) or not (
             (isinstance(rho, int) and rho >= 1) or (isinstance(rho, float) and 0.0 < rho < 1.0)
         ):
             raise ValueError(f"invalid rho={rho!r}: must be an int >= 1 (count) or a float in (0, 1) (fraction)")
-        if init not in ("outer", "random"):
-            raise ValueError(f"invalid init={init!r}: must be 'outer' or 'random'")
         if restart not in (None, "random"):
             raise ValueError(f"invalid restart={restart!r}: must be None or 'random'")
         self.rho, self.init, self.restart = rho, init, restart
         self._queue: list[tuple[float, int, Config]] = []  # (-score, -insertion, config): ties -> newest first
         self._tick = count()
-        self._pending: list[Config] = [space.outer_config() if init == "outer" else space.sample(self.rng)]
+        # every start state is measured and queued: best-first search then expands the best of them first
+        self._pending: list[Config] = self._start_states(init, n_init)
         self._proposed: set[Config] = set(self._pending)
         self.n_expanded = 0
         self.n_empty_expansions = 0  # expansions whose sampled children were all seen (NNI stops there)

@@ -13,6 +13,9 @@ Fixed defects of the public NNI re-implementation (kept only under ``nni_compat=
 policy term, on raw GFLOP/s rewards; its rollout loop has no limit. Here the policy loss is
 ``-log pi(a|s) * stopgrad(A)``, rewards default to the ratio against the incumbent, and ``max_rollouts``
 bounds the collection.
+
+Start: the first incumbent is the best of 5 measured uniform samples by default; NNI's start (the naive
+"outer" tiling, never measured) is ``init="outer", measure_init=False`` (see ``Tuner._start_states``).
 """
 
 from __future__ import annotations
@@ -149,6 +152,9 @@ class NA2CTuner(Tuner):
     reward: ``"ratio"`` g / g_incumbent (default, scale-free), ``"log"`` its log, ``"raw"`` GFLOP/s (NNI).
     mask_invalid: renormalise the policy over valid moves (NNI: invalid moves are no-ops).
     encoding: state features, ``"linear"`` (NNI) or ``"log2"``.
+    init, n_init: start state(s), see ``Tuner._start_states``; default the best of 5 measured random
+        samples. NNI-faithful: ``init="outer", measure_init=False``.
+    measure_init: measure the start states (default: exactly when ``n_init > 1``; NNI never measures it).
     """
 
     name = "na2c"
@@ -167,8 +173,9 @@ class NA2CTuner(Tuner):
         entropy_coef: float = 0.0,
         mask_invalid: bool = False,
         encoding: str = "linear",
-        init: str = "outer",
-        measure_init: bool = False,
+        init: str = "random",
+        n_init: int | None = None,
+        measure_init: bool | None = None,
         max_rollouts: int = 200,
         nni_compat: bool = False,
         seed: int = 0,
@@ -188,8 +195,12 @@ class NA2CTuner(Tuner):
             raise ValueError(f"invalid reward={reward!r}: must be 'ratio', 'log' or 'raw'")
         if encoding not in ("linear", "log2"):
             raise ValueError(f"invalid encoding={encoding!r}: must be 'linear' or 'log2'")
-        if init not in ("outer", "random"):
-            raise ValueError(f"invalid init={init!r}: must be 'outer' or 'random'")
+        starts = self._start_states(init, n_init)
+        if measure_init is None:  # several start states must be measured to pick the best; one need not (NNI)
+            measure_init = len(starts) > 1
+        if len(starts) > 1 and not measure_init:
+            raise ValueError(f"invalid measure_init={measure_init!r}: must be True when n_init > 1 "
+                             "(the first incumbent is the best measured start state)")
         self.batch_new_states, self.rollout_len = batch_new_states, rollout_len
         self.eps, self.gamma, self.reward = eps, gamma, "raw" if nni_compat else reward
         self.value_coef, self.entropy_coef = value_coef, entropy_coef
@@ -197,11 +208,11 @@ class NA2CTuner(Tuner):
         self.nni_compat = nni_compat
         self.net = ActorCritic(space.n_slots, space.n_actions, hidden, self.rng)
         self.optimizer = Adam(lr=lr)
-        self.incumbent: Config = space.outer_config() if init == "outer" else space.sample(self.rng)
+        self.incumbent: Config = starts[0]  # replaced by the best start state once they are measured
         self._round: list[tuple[Config, int, Config]] = []  # (s, action index, s') of the current round
-        self._to_measure: list[Config] = [self.incumbent] if measure_init else []
-        self._init_round = measure_init
+        self._to_measure: list[Config] = list(starts) if measure_init else []
         self._proposed: set[Config] = set(self._to_measure)
+        self._init_pending: set[Config] = set(self._to_measure)  # start states not yet measured
         self.n_rounds = 0
         self.losses: list[float] = []
 
@@ -261,8 +272,10 @@ class NA2CTuner(Tuner):
         return ratio
 
     def _learn(self, configs: list[Config], scores: list[float], results: list[MeasureResult]) -> None:
-        if self._init_round:  # the measured initial state is not a rollout sample
-            self._init_round = False
+        if self._init_pending:  # measured initial states are not rollout samples
+            self._init_pending.difference_update(configs)
+            if not self._init_pending and self.best_config is not None:
+                self.incumbent = self.best_config
             return
         if not self._round or any(s2 not in self.scores for _, _, s2 in self._round):
             return

@@ -20,45 +20,51 @@ def _median_curve(curves: list[list[float | None]]) -> np.ndarray:
     return np.median(arr, axis=0)
 
 
+def _panels_per_size(result):
+    """A figure with one panel per compared size: (fig, [(ax, size)]), tuners in config order."""
+    sizes = [tuple(f["size"]) for f in result.final]
+    fig, axes = new_figure(1, len(sizes), squeeze=False)
+    return fig, list(zip(axes[0], sizes))
+
+
+def _ok_cells(result, size: tuple, tuner: str) -> list[dict]:
+    return [c for c in result.cells if tuple(c["size"]) == size and c["tuner"] == tuner and c["status"] == "ok"]
+
+
+def _finish_panel(ax, size: tuple, xlabel: str) -> None:
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("best time (ms)")
+    ax.set_title("x".join(map(str, size)))
+    ax.legend(fontsize=8)
+
+
 def best_time_vs_trials(result):
     """One panel per size: median (over seeds) best time in ms against trials, log scale."""
-    sizes = [tuple(f["size"]) for f in result.final]
     tuners = list(result.config.tuners)
-    fig, axes = new_figure(1, len(sizes), squeeze=False)
-    for ax, size in zip(axes[0], sizes):
+    fig, panels = _panels_per_size(result)
+    for ax, size in panels:
         for tuner in tuners:
-            cells = [c for c in result.cells
-                     if tuple(c["size"]) == size and c["tuner"] == tuner and c["status"] == "ok"]
+            cells = _ok_cells(result, size, tuner)
             if not cells:
                 continue
             curve = _median_curve([c["best_curve"] for c in cells]) * 1e3
             ax.plot(np.arange(1, len(curve) + 1), curve, label=tuner, color=_color(tuners, tuner))
-        ax.set_yscale("log")
-        ax.set_xlabel("trials")
-        ax.set_ylabel("best time (ms)")
-        ax.set_title("x".join(map(str, size)))
-        ax.legend(fontsize=8)
+        _finish_panel(ax, size, "trials")
     return fig
 
 
 def best_time_vs_search_time(result):
     """One panel per size: each run's best time against its cumulative search cost."""
-    sizes = [tuple(f["size"]) for f in result.final]
     tuners = list(result.config.tuners)
-    fig, axes = new_figure(1, len(sizes), squeeze=False)
-    for ax, size in zip(axes[0], sizes):
+    fig, panels = _panels_per_size(result)
+    for ax, size in panels:
         for tuner in tuners:
-            cells = [c for c in result.cells
-                     if tuple(c["size"]) == size and c["tuner"] == tuner and c["status"] == "ok"]
-            for i, c in enumerate(cells):
+            for i, c in enumerate(_ok_cells(result, size, tuner)):
                 best = np.array([math.inf if v is None else v for v in c["best_curve"]]) * 1e3
                 ax.step(c["search_time"], best, where="post", color=_color(tuners, tuner), alpha=0.8,
                         label=tuner if i == 0 else None)
-        ax.set_yscale("log")
-        ax.set_xlabel("search cost (s)")
-        ax.set_ylabel("best time (ms)")
-        ax.set_title("x".join(map(str, size)))
-        ax.legend(fontsize=8)
+        _finish_panel(ax, size, "search cost (s)")
     return fig
 
 
