@@ -194,3 +194,52 @@ def test_ball_gradient_mapping_step_matches_generic_path():
 
         assert model(fast) == pytest.approx(model(ref), rel=1e-10, abs=1e-10)
         assert dom.contains(fast)
+
+
+def _model_min_pair_reference(ball, y, p, q, lam, m):
+    """Ball.model_min_pair as written before the precomputed PairGrid (errstate + np.where)."""
+    d = y - ball.center
+    pp, qq, pq, pd, qd, dd = (float(u @ v) for u, v in ((p, p), (q, q), (p, q), (p, d), (q, d), (d, d)))
+    R, mu = ball.radius, 1 - lam
+    vv = np.maximum(lam * (lam * pp + 2 * mu * pq) + mu * mu * qq, 0.0)
+    vd = lam * pd + mu * qd
+    nw = np.sqrt(np.maximum(m * (m * dd - 2 * vd) + vv, 0.0))
+    boundary = m * (0.5 * (R * R + dd)) - vd - R * nw
+    inside = (nw <= m * R) & (m > 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        interior = vv / (-2 * m)
+    return np.where(inside, interior, boundary)
+
+
+def test_psi_lower_bound_fast_paths_are_bit_identical():
+    """The inner loop's shortcuts (precomputed λ terms in a reused grid, np.linspace written out, BLAS dot)
+    must not move FC-BiO's path: compare bit for bit with the plain formulas."""
+    from quartet.bilevel.domains import PairGrid
+    from quartet.bilevel.fcbio import _LAMBDA_GRID, lambda_grid
+
+    rng = np.random.default_rng(3)
+    ball = Ball(rng.standard_normal(30), 2.0)
+    for mu_f, mu_gt in ((1.0, 0.0), (0.0, 0.0), (0.5, 2.0)):
+        grid = lambda_grid(mu_f, mu_gt)  # reused across calls, as in the inner loop
+        for _ in range(20):
+            y = ball.center + rng.standard_normal(30) * rng.uniform(0.1, 3.0)
+            p, q = rng.standard_normal(30), rng.standard_normal(30) * rng.uniform(1e-3, 10)
+            lx = rng.uniform()
+            lam = np.append(_LAMBDA_GRID, lx)
+            m = mu_gt + lam * (mu_f - mu_gt)
+            grid.set_last(lx, mu_gt + lx * (mu_f - mu_gt))
+            ref = _model_min_pair_reference(ball, y, p, q, lam, m)
+            assert np.array_equal(ball.model_min_pair_grid(y, p, q, grid), ref)
+            assert np.array_equal(ball.model_min_pair(y, p, q, lam, m), ref)
+            assert np.array_equal(ball.model_min_pair_grid(y, p, q, PairGrid(lam, m)), ref)
+            f_t, gt = rng.normal(), abs(rng.normal())
+            for level in (None, -np.inf):  # zoom always / never
+                assert (psi_lower_bound(ball, y, f_t, gt, p, q, mu_f, mu_gt, refine_above=level, grid=grid)
+                        == psi_lower_bound(ball, y, f_t, gt, p, q, mu_f, mu_gt, refine_above=level))
+    # the zoom's written-out linspace
+    from quartet.bilevel.fcbio import _ZOOM_STEPS
+    for lo, hi in ((1e-14, 1.58e-14), (0.2, 0.3), (0.9, 1.0), (0.0, 1e-3)):
+        zoom = _ZOOM_STEPS * ((hi - lo) / 64)
+        zoom += lo
+        zoom[-1] = hi
+        assert np.array_equal(zoom, np.linspace(lo, hi, 65))
