@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quartet.strong_reg.gates import (GATES, AlwaysGate, CoherentGate, DelayedGate, DominanceGate, NeverGate,
-                                      NormHistoryGate, make_gate)
+from quartet.strong_reg.gates import (GATES, AlwaysGate, CoherentGate, DecisionHistory, DelayedGate, DominanceGate,
+                                      NeverGate, NormHistoryGate, make_gate)
 from quartet.strong_reg.stats import GradStats
 
 
@@ -93,17 +96,65 @@ def test_norm_history_warmup_ema_and_running_max():
     nxt = stats(loss_l1=0.0, loss_sq=1, pen_sq=1, dot=0, step=7)
     assert h.decide(nxt).tolist() == g.decide(nxt).tolist()
     g.reset()
-    assert g.history == [] and not g.decide(stats(loss_l1=9.0, loss_sq=1, pen_sq=1, dot=0)).any()
+    assert len(g.history) == 0 and not g.decide(stats(loss_l1=9.0, loss_sq=1, pen_sq=1, dot=0)).any()
 
 
 def test_history_records_every_decision_and_on_fraction():
     g = CoherentGate(tau=0.5)
     for t, pen in enumerate([1.0, 100.0, 1.0, 1.0]):
         g.decide(stats(loss_sq=1.0, pen_sq=pen, dot=0.0, step=t, epoch=t // 2))
-    assert [bool(on[0]) for _, _, on in g.history] == [True, False, True, True]
+    assert g.history.decisions[:, 0].tolist() == [True, False, True, True]
+    assert g.history.steps.tolist() == [0, 1, 2, 3] and g.history.epochs.tolist() == [0, 0, 1, 1]
     assert g.on_fraction() == pytest.approx(0.75)
     assert g.on_fraction(epoch=0) == pytest.approx(0.5)
     assert math.isnan(CoherentGate().on_fraction())
+
+
+def test_history_queries_growth_and_checkpoint_formats():
+    h = DecisionHistory()
+    assert len(h) == 0 and h.last() is None and math.isnan(h.on_fraction())
+    rng = np.random.default_rng(0)
+    rows = [(t, t // 50, rng.random(3) < 0.3) for t in range(200)]  # crosses several buffer doublings
+    for t, e, on in rows:
+        h.append(t, e, on)
+    rows[0][2][:] = True  # the history keeps its own copy, not the caller's array
+    assert len(h) == 200 and h.steps.tolist() == list(range(200))
+    on = np.stack([r[2] for r in rows[1:]])
+    assert np.array_equal(h.decisions[1:], on)
+    assert h.last().tolist() == rows[-1][2].tolist() and h[5][:2] == (5, 0)
+    assert h.layer_series(2)[1:].tolist() == on[:, 2].tolist()
+    assert h.on_fraction(epoch=3) == pytest.approx(np.mean([r[2] for r in rows[150:]]))
+    assert [r[0] for r in h] == list(range(200))
+    with pytest.raises(ValueError, match="on"):
+        h.append(200, 4, np.ones(4, dtype=bool))  # the tensor count is fixed by the first row
+    state = json.loads(json.dumps(h.state()))  # JSON-able
+    assert DecisionHistory.from_state(state) == h
+    old = [(s, e, o.tolist()) for s, e, o in h]  # checkpoints written before the compact history
+    assert DecisionHistory.from_state(old) == h
+
+
+def test_history_memory_is_compact_and_creates_no_gc_tracked_objects():
+    g = CoherentGate(tau=0.5)
+    s = stats(loss_sq=[1.0] * 7, pen_sq=[1.0] * 7, dot=[0.0] * 7)
+    for _ in range(100):  # let the buffers and any caches settle
+        g.decide(s)
+    gc.collect()
+    before = len(gc.get_objects())
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        for _ in range(10_000):
+            g.decide(s)  # the same statistics each step: only the history's growth is measured
+        grown = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    gc.collect()
+    assert len(gc.get_objects()) - before < 50  # nothing per step is left for the collector to walk
+    assert len(g.history) == 10_100
+    # 16 bytes of step/epoch + 7 bool decisions per step, capacity at most doubled: under 0.5 MB, against
+    # ~2.2 MB retained by the former list of (step, epoch, ndarray) tuples
+    assert g.history.nbytes <= 2 * 10_100 * (16 + 7)
+    assert grown <= 2 * 10_100 * (16 + 7) + 10_000
 
 
 def test_make_gate_ignores_other_gates_parameters():

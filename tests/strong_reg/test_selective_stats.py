@@ -142,7 +142,7 @@ def test_check_every_consults_the_gate_every_kth_step_and_holds_the_decision_in_
     assert gate.calls == [0, 3, 6, 9]
     assert ons == [True] * 3 + [False] * 3 + [True] * 3 + [False]
     assert applied == ons  # a held "on" still adds the penalty
-    assert [s for s, _, _ in gate.history] == list(range(10)) and gate.on_fraction() == pytest.approx(0.6)
+    assert gate.history.steps.tolist() == list(range(10)) and gate.on_fraction() == pytest.approx(0.6)
     assert reg.last_stats.step == 9  # held steps compute no statistics when not tracking
 
 

@@ -4,7 +4,8 @@ A gate is a small object with one decision method, ``decide(stats) -> bool array
 tensor), called once per training step with the step's :class:`~quartet.strong_reg.stats.GradStats`. With
 ``scope="global"`` the rule sees the sums over all tensors and its single answer applies to every tensor; with
 ``scope="per-layer"`` it decides for each tensor from that tensor's own statistics. Every gate records its
-decisions (``gate.history``) and checkpoints through ``state_dict()`` / ``load_state_dict()``.
+decisions (``gate.history``, a compact :class:`DecisionHistory`) and checkpoints through ``state_dict()`` /
+``load_state_dict()``.
 
 * :class:`AlwaysGate` - plain SGD on ``L + lam * Omega`` (the baseline that collapses past the tolerance level).
 * :class:`NeverGate` - the penalty is never applied (statistics are still recorded).
@@ -28,10 +29,127 @@ from quartet.common.validation import check_choice, check_float, check_int, fail
 
 from .stats import STAT_FIELDS, GradStats
 
-__all__ = ["Gate", "AlwaysGate", "NeverGate", "DelayedGate", "CoherentGate", "NormHistoryGate",
+__all__ = ["Gate", "DecisionHistory", "AlwaysGate", "NeverGate", "DelayedGate", "CoherentGate", "NormHistoryGate",
            "DominanceGate", "GATES", "make_gate"]
 
 SCOPES = ("global", "per-layer")
+
+
+class DecisionHistory:
+    """Every recorded step's decisions, in growing numpy buffers (step, epoch, one bool per tensor).
+
+    A gate records one row per training step, so a long run records hundreds of thousands. Kept as a list of
+    ``(step, epoch, ndarray)`` tuples they cost ~220 bytes and a tuple plus an ndarray a step (7 tensors), and every
+    full pass of the cyclic collector loops over the ever-growing list (CPython stops tracking the tuples after
+    their first collection, but still visits every item of the list). Here a step costs 16 bytes plus one byte per
+    tensor and leaves no Python object behind: the buffers double when full (amortised O(1) appends) and are
+    the only objects the history owns.
+    """
+
+    __slots__ = ("_steps", "_epochs", "_on", "_n")
+
+    _INITIAL = 64
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._steps = np.empty(0, dtype=np.int64)
+        self._epochs = np.empty(0, dtype=np.int64)
+        self._on: np.ndarray | None = None  # (capacity, n_tensors) bool; the width is fixed by the first row
+        self._n = 0
+
+    def append(self, step: int, epoch: int, on: np.ndarray) -> None:
+        on = np.asarray(on, dtype=bool).reshape(-1)
+        if self._on is None:
+            self._on = np.empty((0, on.size), dtype=bool)
+        elif on.size != self._on.shape[1]:
+            fail("on", on.size, f"must hold {self._on.shape[1]} decisions, as the earlier steps did")
+        if self._n == len(self._steps):
+            self._grow(max(self._INITIAL, 2 * self._n))
+        self._steps[self._n] = step
+        self._epochs[self._n] = epoch
+        self._on[self._n] = on
+        self._n += 1
+
+    def _grow(self, capacity: int) -> None:
+        steps, epochs = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+        on = np.empty((capacity, self._on.shape[1]), dtype=bool)
+        steps[:self._n], epochs[:self._n], on[:self._n] = self.steps, self.epochs, self.decisions
+        self._steps, self._epochs, self._on = steps, epochs, on
+
+    # -- read access (views of the filled part; copy before keeping them across appends) -----------------------
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def steps(self) -> np.ndarray:
+        """The recorded step numbers, shape ``(n,)``."""
+        return self._steps[:self._n]
+
+    @property
+    def epochs(self) -> np.ndarray:
+        """The epoch of each recorded step, shape ``(n,)``."""
+        return self._epochs[:self._n]
+
+    @property
+    def decisions(self) -> np.ndarray:
+        """The decisions, shape ``(n, n_tensors)`` bool (``(0, 0)`` before the first record)."""
+        return np.empty((0, 0), dtype=bool) if self._on is None else self._on[:self._n]
+
+    def __getitem__(self, i: int) -> tuple[int, int, np.ndarray]:
+        """Row ``i`` as ``(step, epoch, on)`` (negative indices count from the end)."""
+        if not -self._n <= i < self._n:
+            raise IndexError(f"history index {i} out of range for {self._n} steps")
+        i %= self._n
+        return int(self._steps[i]), int(self._epochs[i]), self._on[i].copy()
+
+    def __iter__(self):
+        """Rows as ``(step, epoch, on)``, built on the fly (nothing per step is stored)."""
+        return (self[i] for i in range(self._n))
+
+    def last(self) -> np.ndarray | None:
+        """The latest decisions (a copy), or None before the first record."""
+        return self[-1][2] if self._n else None
+
+    def layer_series(self, tensor: int) -> np.ndarray:
+        """One tensor's decision at every recorded step, shape ``(n,)`` (the per-layer diagnostics)."""
+        return self.decisions[:, tensor].copy()
+
+    def on_fraction(self, epoch: int | None = None) -> float:
+        """Share of recorded (step, tensor) decisions that were on, optionally for one epoch; NaN if none."""
+        on = self.decisions if epoch is None else self.decisions[self.epochs == epoch]
+        return float(on.mean()) if on.size else float("nan")
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffers (capacity, not just the filled part)."""
+        return self._steps.nbytes + self._epochs.nbytes + (0 if self._on is None else self._on.nbytes)
+
+    # -- checkpointing -----------------------------------------------------------------------------------------
+    def state(self) -> dict[str, list]:
+        """JSON-able columns: ``{"step": [...], "epoch": [...], "on": [[...], ...]}``."""
+        return {"step": self.steps.tolist(), "epoch": self.epochs.tolist(), "on": self.decisions.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, list] | list) -> "DecisionHistory":
+        """Rebuild from :meth:`state`, or from the list of ``(step, epoch, on)`` rows older checkpoints hold."""
+        rows = (zip(state["step"], state["epoch"], state["on"]) if isinstance(state, dict) else state)
+        hist = cls()
+        for s, e, on in rows:
+            hist.append(int(s), int(e), np.asarray(on, dtype=bool))
+        return hist
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DecisionHistory):
+            return NotImplemented
+        return (np.array_equal(self.steps, other.steps) and np.array_equal(self.epochs, other.epochs)
+                and np.array_equal(self.decisions, other.decisions))
+
+    __hash__ = None  # mutable
+
+    def __repr__(self) -> str:
+        return f"DecisionHistory(steps={self._n}, tensors={self.decisions.shape[1] if self._on is not None else 0})"
 
 
 class Gate:
@@ -53,7 +171,7 @@ class Gate:
 
     def __init__(self, scope: str = "global") -> None:
         self.scope = check_choice("scope", scope, SCOPES)
-        self.history: list[tuple[int, int, np.ndarray]] = []  # (step, epoch, on per tensor)
+        self.history = DecisionHistory()  # (step, epoch, on per tensor) for every recorded step
 
     # -- the decision --------------------------------------------------------------------------------------
     def decide(self, stats: GradStats) -> np.ndarray:
@@ -67,7 +185,7 @@ class Gate:
     def record(self, step: int, epoch: int, on: np.ndarray) -> None:
         """Append one step's decisions to the history (``decide`` does this; the regularizer also calls it on
         steps where it holds an earlier decision, so ``on_fraction`` counts every step)."""
-        self.history.append((int(step), int(epoch), np.asarray(on, dtype=bool).copy()))
+        self.history.append(int(step), int(epoch), on)
 
     def _rule(self, stats: GradStats) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -75,14 +193,11 @@ class Gate:
     # -- bookkeeping ---------------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget history and any running state (a fresh training run)."""
-        self.history = []
+        self.history.clear()
 
     def on_fraction(self, *, epoch: int | None = None) -> float:
         """Share of recorded (step, tensor) decisions that applied the penalty; optionally for one epoch."""
-        rows = [on for _, e, on in self.history if epoch is None or e == epoch]
-        if not rows:
-            return float("nan")
-        return float(np.mean(np.concatenate(rows)))
+        return self.history.on_fraction(epoch)
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "scope": self.scope}
@@ -95,13 +210,13 @@ class Gate:
 
     def state_dict(self) -> dict[str, Any]:
         return {"config": self.config(),
-                "history": [(s, e, on.tolist()) for s, e, on in self.history],
+                "history": self.history.state(),
                 "state": self._state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("config", {}).get("name") != self.name:
             fail("state_dict", state.get("config", {}).get("name"), f"a state saved by a '{self.name}' gate")
-        self.history = [(int(s), int(e), np.asarray(on, dtype=bool)) for s, e, on in state["history"]]
+        self.history = DecisionHistory.from_state(state["history"])
         self._load_state(state["state"])
 
     def __repr__(self) -> str:

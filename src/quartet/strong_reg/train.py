@@ -168,7 +168,6 @@ def train(config: TrainConfig, data: ImageData | None = None,
         order = torch.randperm(n, generator=gen)
         loss_sum, steps = 0.0, 0
         rows: list[tuple[np.ndarray, ...]] = []
-        on_steps: list[np.ndarray] = []
         lr = optimizer.param_groups[0]["lr"]
         for i in range(0, n, config.batch_size):
             t0 = time.perf_counter()
@@ -176,13 +175,12 @@ def train(config: TrainConfig, data: ImageData | None = None,
             optimizer.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
             loss.backward()
-            on = reg.step()
+            reg.step()
             optimizer.step()
             reg.after_step(lr)
             step_times.append(time.perf_counter() - t0)
             loss_sum += loss.item()
             steps += 1
-            on_steps.append(on)
             s = reg.last_stats
             g = s.total()
             rows.append((s.mean_abs_loss_grad(), g.dominance_ratio()[0], g.coherence()[0], s.dominance_ratio(),
@@ -191,7 +189,8 @@ def train(config: TrainConfig, data: ImageData | None = None,
         acc = accuracy(model, data.x_test, data.y_test)
         sp = sparsity_report(zip(reg.names, reg.params), config.thetas[0])
         record = {"epoch": epoch, "lr": lr, "train_loss": loss_sum / max(steps, 1), "test_accuracy": acc,
-                  "sparsity": sp.sparsity, "on_fraction": float(np.mean(np.concatenate(on_steps))),
+                  # the gate's history holds every step of this epoch, held decisions too
+                  "sparsity": sp.sparsity, "on_fraction": reg.gate.on_fraction(epoch=epoch),
                   **_epoch_diagnostics(rows)}
         history.append(record)
         if on_epoch is not None:
