@@ -27,6 +27,8 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from quartet.common.validation import fail as _fail
+
 Layout = Literal["none", "official", "paper", "dense"]
 LAYOUTS: tuple[str, ...] = ("none", "official", "paper", "dense")
 SAMPLERS: tuple[str, ...] = ("legacy", "random")
@@ -35,10 +37,6 @@ IGNORE_INDEX = -100
 ENUMERATE_MAX_N = 20
 # Up to this n an input fits in one int64 key (bit p of the integer = input bit p, LSB first).
 INT_KEY_MAX_N = 62
-
-
-def _fail(name: str, value: object, allowed: str) -> None:
-    raise ValueError(f"invalid {name}={value!r}: {allowed}")
 
 
 def _check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
