@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quartet.bilevel import Ball, hoelder_eps_g, logistic_bilevel, min_norm_least_squares, quadratic_bilevel, solve
 from quartet.bilevel.data import load_logistic_data, load_min_norm_data
@@ -212,8 +214,8 @@ def _model_min_pair_reference(ball, y, p, q, lam, m):
 
 
 def test_psi_lower_bound_fast_paths_are_bit_identical():
-    """The inner loop's shortcuts (precomputed λ terms in a reused grid, np.linspace written out, BLAS dot)
-    must not move FC-BiO's path: compare bit for bit with the plain formulas."""
+    """The inner loop's shortcuts (precomputed λ terms in a reused grid, the scalar formula for single points,
+    BLAS dot) must evaluate the bound exactly as the plain formulas do."""
     from quartet.bilevel.domains import PairGrid
     from quartet.bilevel.fcbio import _LAMBDA_GRID, lambda_grid
 
@@ -224,16 +226,18 @@ def test_psi_lower_bound_fast_paths_are_bit_identical():
         for _ in range(20):
             y = ball.center + rng.standard_normal(30) * rng.uniform(0.1, 3.0)
             p, q = rng.standard_normal(30), rng.standard_normal(30) * rng.uniform(1e-3, 10)
-            lx = rng.uniform()
-            lam = np.append(_LAMBDA_GRID, lx)
+            lam = np.append(_LAMBDA_GRID, rng.uniform())
             m = mu_gt + lam * (mu_f - mu_gt)
-            grid.set_last(lx, mu_gt + lx * (mu_f - mu_gt))
             ref = _model_min_pair_reference(ball, y, p, q, lam, m)
-            assert np.array_equal(ball.model_min_pair_grid(y, p, q, grid), ref)
+            assert np.array_equal(ball.model_min_pair_grid(y, p, q, grid), ref[:-1])
             assert np.array_equal(ball.model_min_pair(y, p, q, lam, m), ref)
             assert np.array_equal(ball.model_min_pair_grid(y, p, q, PairGrid(lam, m)), ref)
+            d = y - ball.center
+            products = (p @ p, q @ q, p @ q, p @ d, q @ d, d @ d)
+            for i in rng.choice(len(lam), 12):
+                assert ball.model_min_pair_point(*products, lam[i], m[i]) == ref[i]
             f_t, gt = rng.normal(), abs(rng.normal())
-            for level in (None, -np.inf):  # zoom always / never
+            for level in (None, -np.inf, 0.0):
                 assert (psi_lower_bound(ball, y, f_t, gt, p, q, mu_f, mu_gt, refine_above=level, grid=grid)
                         == psi_lower_bound(ball, y, f_t, gt, p, q, mu_f, mu_gt, refine_above=level))
     # the zoom's written-out linspace
@@ -243,3 +247,46 @@ def test_psi_lower_bound_fast_paths_are_bit_identical():
         zoom += lo
         zoom[-1] = hi
         assert np.array_equal(zoom, np.linspace(lo, hi, 65))
+
+
+def _grid_bound(ball, y, f_t, gt, p, q, mu_f, mu_gt):
+    """max of the Lagrangian bound over the fixed λ grid: what the check used before tangent cuts."""
+    from quartet.bilevel.fcbio import _LAMBDA_GRID
+
+    m = mu_gt + _LAMBDA_GRID * (mu_f - mu_gt)
+    return float((gt + _LAMBDA_GRID * (f_t - gt) + _model_min_pair_reference(ball, y, p, q, _LAMBDA_GRID, m)).max())
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), mu=st.sampled_from([(1.0, 0.0), (0.0, 0.0), (0.5, 2.0), (3.0, 0.0)]),
+       gap=st.floats(-3.0, 1.0), log_q=st.floats(-4.0, 1.0))
+def test_tangent_cuts_are_majorants_and_never_lose_a_certificate(seed, mu, gap, log_q):
+    """Each tangent cut λ' -> L(x*(λ), λ') lies above the bound φ on the grid and touches it at λ; and with a
+    level given, ``psi_lower_bound`` clears it whenever the plain grid would (the cuts only add certificates),
+    while never exceeding the true maximum (checked against a fine grid)."""
+    from quartet.bilevel.fcbio import _LAMBDA_GRID, _phi, _tangent
+
+    rng = np.random.default_rng(seed)
+    n, (mu_f, mu_gt) = 6, mu
+    ball = Ball(rng.standard_normal(n) * (seed % 2), float(rng.uniform(0.5, 3.0)))
+    y = ball.project(ball.center + rng.standard_normal(n) * ball.radius)
+    p, q = rng.standard_normal(n), rng.standard_normal(n) * 10**log_q
+    f_t, gt = gap, abs(rng.normal()) * 1e-2
+    d = y - ball.center
+    products = (p @ p, q @ q, p @ q, p @ d, q @ d, d @ d)
+    m = mu_gt + _LAMBDA_GRID * (mu_f - mu_gt)
+    phi = gt + _LAMBDA_GRID * (f_t - gt) + _model_min_pair_reference(ball, y, p, q, _LAMBDA_GRID, m)
+    for lam in rng.uniform(size=3):
+        at0, at1, size = _tangent(ball, products, f_t, gt, mu_f, mu_gt, lam)
+        tol = 1e-12 * (1 + size + abs(f_t) + abs(gt))
+        assert np.all(at0 + _LAMBDA_GRID * (at1 - at0) >= phi - tol)
+        assert at0 + lam * (at1 - at0) == pytest.approx(_phi(ball, products, f_t, gt, mu_f, mu_gt, lam), abs=tol)
+    fine = np.concatenate([np.linspace(0, 1, 100001), np.logspace(-16, 0, 200001), 1 - np.logspace(-16, 0, 100001)])
+    mf = mu_gt + fine * (mu_f - mu_gt)
+    true_max = float((gt + fine * (f_t - gt) + _model_min_pair_reference(ball, y, p, q, fine, mf)).max())
+    grid_max = _grid_bound(ball, y, f_t, gt, p, q, mu_f, mu_gt)
+    for level in (grid_max - 1e-9, grid_max + 1e-9, 0.0):
+        bound = psi_lower_bound(ball, y, f_t, gt, p, q, mu_f, mu_gt, refine_above=level)
+        assert bound <= max(true_max, grid_max) + 1e-9 * (1 + abs(true_max))
+        if grid_max > level:
+            assert bound > level

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -96,10 +97,9 @@ def _lower_bound_f(problem: BilevelProblem, oracle: CountingOracle, max_iter: in
 
 
 def lambda_grid(mu_f: float, mu_gt: float) -> PairGrid:
-    """The check grid λ_i with m_i = μ_g~ + λ_i(μ_f - μ_g~) and one free last slot for the closed-form λ,
-    precomputed once per bisection step for ``psi_lower_bound(..., grid=)`` on a ball."""
-    lam = np.append(_LAMBDA_GRID, 0.0)
-    return PairGrid(lam, mu_gt + lam * (mu_f - mu_gt))
+    """The check grid λ_i with m_i = μ_g~ + λ_i(μ_f - μ_g~), precomputed once per bisection step for
+    ``psi_lower_bound(..., grid=)`` on a ball."""
+    return PairGrid(_LAMBDA_GRID, mu_gt + _LAMBDA_GRID * (mu_f - mu_gt))
 
 
 def psi_lower_bound(domain, y, f_minus_t, gt, df, dgt, mu_f, mu_gt, refine_above: float | None = None,
@@ -111,40 +111,45 @@ def psi_lower_bound(domain, y, f_minus_t, gt, df, dgt, mu_f, mu_gt, refine_above
     so: a dense log-spaced grid near both ends plus the closed-form maximiser of the interior case (μ_g~ = 0),
     then one zoom on the best bracket. Balls and R^n evaluate the whole grid from six inner products.
 
-    Every λ gives a valid bound, so the zoom only sharpens it. With ``refine_above`` given, the zoom runs only
-    when the grid bound already exceeds it: a caller asking "is the bound > level?" passes the level, and a
-    bound that clears it is still sharpened, since the bisection moves l up by it. Most checks fail, and
-    skipping their zoom halves their cost; on the min-norm instances synthetic 400x730 and 50x100,
-    diabetes-colinear and digits (855 checks at eps = 1e-6) the zoom never turned a failing check into a
-    passing one. None: always zoom.
+    On a ball, tangent cuts come first (``_ball_psi_lower_bound``): they find the sharp peak the grid can miss
+    and, for most checks, prove cheaply that no λ clears ``refine_above``.
 
-    ``grid``: a ``lambda_grid(mu_f, mu_gt)`` the caller reuses across checks (Ball only; its last slot is
-    overwritten). It saves ~10 of the ~35 array passes of a check; the values are bit-for-bit the same.
+    Every λ gives a valid bound, so the zoom only sharpens it. With ``refine_above`` given, the zoom runs only
+    when the bound already exceeds it: a caller asking "is the bound > level?" passes the level, and a bound
+    that clears it is still sharpened, since the bisection moves l up by it; a bound that cannot clear it is
+    returned unsharpened (the best λ seen). None: always zoom.
+
+    ``grid``: a ``lambda_grid(mu_f, mu_gt)`` the caller reuses across checks (Ball only).
     """
-    extra = None
-    if mu_f > 0 and mu_gt == 0:  # maximiser of b + λ(a-b) - ||q + λr||²/(2λμ_f) (unconstrained model minimum)
-        r = df - dgt
-        den = dot(r, r) - 2 * mu_f * (f_minus_t - gt)
-        if den > 0:
-            extra = min(1.0, math.sqrt(dot(dgt, dgt) / den))
     if isinstance(domain, Ball):
-        grid = lambda_grid(mu_f, mu_gt) if grid is None else grid
-        # no closed-form λ: the last slot repeats λ = 0 (grid[0]), which changes neither the max nor argmax
-        lx = 0.0 if extra is None else extra
-        grid.set_last(lx, mu_gt + lx * (mu_f - mu_gt))
-        lam = grid.lam
-        model = domain.model_min_pair_grid(y, df, dgt, grid)
-    else:
-        lam = _LAMBDA_GRID if extra is None else np.append(_LAMBDA_GRID, extra)
-        model = domain.model_min_pair(y, df, dgt, lam, mu_gt + lam * (mu_f - mu_gt))
-    v = gt + lam * (f_minus_t - gt) + model
+        ey = y - domain.center
+        return _ball_psi_lower_bound(domain, y, f_minus_t, gt, df, dgt, mu_f, mu_gt, refine_above,
+                                     lambda_grid(mu_f, mu_gt) if grid is None else grid,
+                                     _BallProducts.of(ey, dot(ey, ey), df, dgt))
+    extra = None
+    if mu_f > 0 and mu_gt == 0:
+        w = df - dgt
+        extra = _closed_form_lambda(mu_f, f_minus_t, gt, dot(w, w), dot(dgt, dgt))
+    lam = _LAMBDA_GRID if extra is None else np.append(_LAMBDA_GRID, extra)
+    v = gt + lam * (f_minus_t - gt) + domain.model_min_pair(y, df, dgt, lam, mu_gt + lam * (mu_f - mu_gt))
     i = int(np.argmax(v))
-    best = float(v[i])
+    return _zoom(domain, y, f_minus_t, gt, df, dgt, mu_f, mu_gt, refine_above, float(v[i]), float(lam[i]))
+
+
+def _closed_form_lambda(mu_f, f_minus_t, gt, ww: float, qq: float) -> float | None:
+    """For μ_g~ = 0 < μ_f: the maximiser of b + λ(a-b) - ||q + λr||²/(2λμ_f) (the unconstrained model
+    minimum), from ww = ||∇f - ∇g~||² and qq = ||∇g~||²; None when the model has no interior maximiser."""
+    den = ww - 2 * mu_f * (f_minus_t - gt)
+    return min(1.0, math.sqrt(qq / den)) if den > 0 else None
+
+
+def _zoom(domain, y, f_minus_t, gt, df, dgt, mu_f, mu_gt, refine_above, best: float, lam_best: float) -> float:
+    """One zoom on the bracket around the grid maximiser (the bound is concave in λ), unless the grid bound
+    does not clear ``refine_above``."""
     if refine_above is not None and best <= refine_above:
         return best
-    # one zoom on the bracket around the grid maximiser (the bound is concave in λ)
-    lo = lam[i] / _GRID_RATIO if lam[i] <= 0.5 else 1 - (1 - lam[i]) * _GRID_RATIO
-    hi = lam[i] * _GRID_RATIO if lam[i] <= 0.5 else 1 - (1 - lam[i]) / _GRID_RATIO
+    lo = lam_best / _GRID_RATIO if lam_best <= 0.5 else 1 - (1 - lam_best) * _GRID_RATIO
+    hi = lam_best * _GRID_RATIO if lam_best <= 0.5 else 1 - (1 - lam_best) / _GRID_RATIO
     lo, hi = max(lo, 0.0), min(hi, 1.0)
     if hi > lo:
         zoom = _ZOOM_STEPS * ((hi - lo) / 64)  # = np.linspace(lo, hi, 65) bit for bit, at a tenth of its cost
@@ -153,6 +158,127 @@ def psi_lower_bound(domain, y, f_minus_t, gt, df, dgt, mu_f, mu_gt, refine_above
         mz = mu_gt + zoom * (mu_f - mu_gt)
         best = max(best, float((gt + zoom * (f_minus_t - gt) + domain.model_min_pair(y, df, dgt, zoom, mz)).max()))
     return best
+
+
+class _BallProducts(NamedTuple):
+    """Inner products of one FC-BiO iterate on a ball, shared by the lower-bound check and the gradient-mapping
+    step (ey = y - c, w = ∇f - ∇g~)."""
+
+    ey: np.ndarray
+    ey_ey: float
+    w: np.ndarray
+    ww: float
+    df_df: float
+    dg_dg: float
+    ey_df: float
+    ey_dg: float
+
+    @classmethod
+    def of(cls, ey, ey_ey, df, dgt) -> "_BallProducts":
+        w = df - dgt
+        return cls(ey, ey_ey, w, dot(w, w), dot(df, df), dot(dgt, dgt), dot(ey, df), dot(ey, dgt))
+
+
+def _ball_psi_lower_bound(ball: Ball, y, f_minus_t, gt, df, dgt, mu_f, mu_gt, refine_above, grid: PairGrid,
+                          ip: _BallProducts, hint: list[float] | None = None) -> float:
+    """``psi_lower_bound`` on a ball from shared inner products.
+
+    The Lagrangian φ(λ) is concave but sharply peaked (on min-norm at λ* ~ 1e-3, the grid's 10 points per
+    decade can miss the peak by 1e-5 when the peak itself is > 0), so the search starts with tangent cuts
+    from the hint (the last check's maximiser): a few scalar evaluations that either find a λ whose bound
+    clears ``refine_above``, or prove that none can (most checks), or neither, and only then the grid and the
+    closed-form λ are evaluated. ``hint``: a one-element list, updated in place with the best λ."""
+    pq = dot(df, dgt)
+    products = (ip.df_df, ip.dg_dg, pq, ip.ey_df, ip.ey_dg, ip.ey_ey)
+    extra = _closed_form_lambda(mu_f, f_minus_t, gt, ip.ww, ip.dg_dg) if mu_f > 0 and mu_gt == 0 else None
+    start = hint[0] if hint is not None else (0.5 if extra is None else extra)
+    level = -math.inf if refine_above is None else refine_above
+    lam_best, proved_below = _tangent_search(ball, products, f_minus_t, gt, mu_f, mu_gt, level, start)
+    best = _phi(ball, products, f_minus_t, gt, mu_f, mu_gt, lam_best)  # the grid's formula, as trusted as it
+    if refine_above is None or (not proved_below and best <= level):
+        v = gt + grid.lam * (f_minus_t - gt) + ball.model_min_pair_products(*products, grid)
+        i = int(np.argmax(v))
+        if v[i] > best:
+            best, lam_best = float(v[i]), float(grid.lam[i])
+        if extra is not None:
+            ve = _phi(ball, products, f_minus_t, gt, mu_f, mu_gt, extra)
+            if ve > best:
+                best, lam_best = ve, extra
+    if hint is not None:
+        hint[0] = lam_best
+    return _zoom(ball, y, f_minus_t, gt, df, dgt, mu_f, mu_gt, refine_above, best, lam_best)
+
+
+def _phi(ball: Ball, products, f_t, gt, mu_f, mu_gt, lam: float) -> float:
+    """The Lagrangian bound at one λ, with the grid's formula (``Ball.model_min_pair_point``)."""
+    return gt + lam * (f_t - gt) + ball.model_min_pair_point(*products, lam, mu_gt + lam * (mu_f - mu_gt))
+
+
+_CUTS = 6              # tangent cuts per check before falling back to the grid
+_CUT_MARGIN = 1e-9     # relative safety margin of a cut's proof against rounding
+
+
+def _tangent(ball: Ball, products, f_t, gt, mu_f, mu_gt, lam) -> tuple[float, float, float]:
+    """The Lagrangian L(x, λ') = λ'(f-model(x)) + (1-λ')(g~-model(x)) at λ' = 0 and 1 for the fixed point
+    x = argmin_Z L(., λ), plus the size of the terms (for a rounding margin). Any fixed x in Z makes
+    λ' -> L(x, λ') an affine majorant of φ = min_Z L, touching it at λ' = λ: a tangent cut of the concave φ."""
+    pp, qq, pq, pd, qd, dd = products
+    R, mu = ball.radius, 1 - lam
+    m = mu_gt + lam * (mu_f - mu_gt)
+    vp, vq = lam * pp + mu * pq, lam * pq + mu * qq  # <v, ∇f>, <v, ∇g~> for v = λ∇f + (1-λ)∇g~
+    vv, vd = max(lam * vp + mu * vq, 0.0), lam * pd + mu * qd
+    nw = math.sqrt(max(m * (m * dd - 2 * vd) + vv, 0.0))  # ||m d - v||, d = y - c
+    if m > 0 and nw <= m * R:  # interior minimiser: x - y = -v/m
+        ep, eq, ee = -vp / m, -vq / m, vv / (m * m)
+        size = (abs(vp) + abs(vq)) / m + ee
+    elif nw > 0:  # on the sphere: x - y = α d - β v
+        al, be = R * m / nw - 1, R / nw
+        ep, eq = al * pd - be * vp, al * qd - be * vq
+        ee = max(al * al * dd - 2 * al * be * vd + be * be * vv, 0.0)
+        size = abs(al) * (abs(pd) + abs(qd)) + be * (abs(vp) + abs(vq)) + al * al * dd + be * be * vv
+    else:  # m d = v: every x on the sphere is a minimiser; take the centre's direction, x - y = -d
+        ep, eq, ee = -pd, -qd, dd
+        size = abs(pd) + abs(qd) + dd
+    return gt + eq + 0.5 * mu_gt * ee, f_t + ep + 0.5 * mu_f * ee, size * (1 + mu_f + mu_gt)
+
+
+def _tangent_search(ball: Ball, products, f_t, gt, mu_f, mu_gt, level, lam) -> tuple[float, bool]:
+    """At most ``_CUTS`` tangent cuts of φ: the first at the hint ``lam``, the next ones stepping towards the
+    maximiser (2%, then x4 per step, then the end of [0, 1]) until a cut of each slope sign brackets it, then
+    at the bracketing cuts' meeting point (Kelley's method in one variable). Stops early when a cut's φ(λ)
+    clears ``level`` or the cuts prove max φ <= level (with a margin against rounding). Returns (the λ with
+    the best φ seen, whether max φ <= level is proved)."""
+    left = right = None  # the cut nearest the maximiser on each side: (λ, value at 0, slope)
+    best, lam_best = -math.inf, lam
+    scale = 1 + abs(f_t) + abs(gt)
+    lam = min(max(lam, 1e-12), 1 - 1e-12)
+    step = 0.02
+    for i in range(_CUTS):
+        at0, at1, size = _tangent(ball, products, f_t, gt, mu_f, mu_gt, lam)
+        slope = at1 - at0
+        phi = at0 + lam * slope
+        if phi > best:
+            best, lam_best = phi, lam
+            if phi > level:
+                return lam_best, False
+        scale += size
+        if slope >= 0:
+            left = (lam, at0, slope)
+        else:
+            right = (lam, at0, slope)
+        if left is not None and right is not None:  # the two cuts meet above the maximiser
+            lam = min(max((right[1] - left[1]) / (left[2] - right[2]), left[0]), right[0])
+            upper = left[1] + left[2] * lam
+        elif right is None:  # increasing so far: the maximiser lies right of every cut
+            upper = at1
+            lam = 1.0 if i >= 2 else (lam * (1 + step) if lam <= 0.5 else 1 - (1 - lam) / (1 + step))
+        else:
+            upper = at0
+            lam = 0.0 if i >= 2 else (lam / (1 + step) if lam <= 0.5 else 1 - (1 - lam) * (1 + step))
+        step *= 4
+        if upper + _CUT_MARGIN * scale <= level:
+            return lam_best, True
+    return lam_best, False
 
 
 def gradient_mapping_step(domain, y, f_t, df, gt, dgt, L) -> np.ndarray:
@@ -196,32 +322,37 @@ def _better_of(y, f_t, df, gt, dgt, L, xf, xg) -> np.ndarray:
     return xf if model(xf) <= model(xg) else xg
 
 
-def _ball_gradient_mapping_step(ball: Ball, y, f_t, df, gt, dgt, L, ey=None, ey_ey=None) -> np.ndarray:
+def _ball_gradient_mapping_step(ball: Ball, y, f_t, df, gt, dgt, L, ey=None, ey_ey=None,
+                                ip: _BallProducts | None = None) -> np.ndarray:
     """The same three-candidate step on Z = B(c, R), in the same order and with the same tests, but each test
     <w, P_Z(z)> + b uses P_Z(z) = c + s (z - c), s = min(1, R/||z - c||), so it needs only inner products of
     y - c, ∇f, ∇g~ and w = ∇f - ∇g~. In FC-BiO's inner loop the third candidate wins in ~90% of iterations;
     forming every candidate took ~20 array passes, a quarter of the bare f+g gradient cost on 400x730.
     ``ey = y - c`` and ``ey_ey = ||ey||²`` may be passed in when the caller has them (FC-BiO's loop computes
-    them for its feasibility test); inner products use BLAS ``dot``, ~7x cheaper per call than ``float(a @ b)``."""
+    them for its feasibility test), or all shared products ``ip`` on iterations that also check the lower bound;
+inner products use BLAS ``dot``, ~7x cheaper per call than ``float(a @ b)``."""
     c, R = ball.center, ball.radius
-    w = df - dgt
-    if ey is None:
-        ey = y - c
-        ey_ey = dot(ey, ey)
+    if ip is None:
+        w = df - dgt
+        if ey is None:
+            ey = y - c
+            ey_ey = dot(ey, ey)
+        ww, df_df, dg_dg, ey_df, ey_dg = dot(w, w), dot(df, df), None, dot(ey, df), dot(ey, dgt)
+    else:
+        ey, ey_ey, w, ww, df_df, dg_dg, ey_df, ey_dg = ip
     inv_L = 1.0 / L
-    wc, wy, ww = dot(w, c), dot(w, y), dot(w, w)
+    wc, wy = dot(w, c), dot(w, y)
     b = (f_t - gt) - wy
-    ey_df, ey_dg = dot(ey, df), dot(ey, dgt)
     w_df, w_dg = dot(w, df), dot(w, dgt)
 
     # candidate 1: P_Z(z_f), z_f = y - ∇f/L, with z_f - c = ey - ∇f/L
-    ef2 = max(ey_ey - 2 * inv_L * ey_df + inv_L * inv_L * dot(df, df), 0.0)  # ||z_f - c||²
+    ef2 = max(ey_ey - 2 * inv_L * ey_df + inv_L * inv_L * df_df, 0.0)  # ||z_f - c||²
     sf = 1.0 if ef2 <= R * R else R / math.sqrt(ef2)
     w_ef = (wy - wc) - inv_L * w_df  # <w, z_f - c>
     if wc + sf * w_ef + b >= 0:
         return c + sf * (ey - inv_L * df)
     # candidate 2: P_Z(z_g)
-    eg2 = max(ey_ey - 2 * inv_L * ey_dg + inv_L * inv_L * dot(dgt, dgt), 0.0)
+    eg2 = max(ey_ey - 2 * inv_L * ey_dg + inv_L * inv_L * (dot(dgt, dgt) if dg_dg is None else dg_dg), 0.0)
     sg = 1.0 if eg2 <= R * R else R / math.sqrt(eg2)
     w_eg = (wy - wc) - inv_L * w_dg
     if wc + sg * w_eg + b <= 0:
@@ -260,8 +391,9 @@ class _Levels:
 
 
 def _agm_inner(prob: BilevelProblem, lev: _Levels, t: float, x_start: np.ndarray, K: int, L: float, tol: float,
-               certify_lower: bool, mu_gt: float, lower_check_every: int):
-    """Alg. 3 (generalized AGM on psi(t, .)); returns (decision, x, psi_or_bound, iterations)."""
+               certify_lower: bool, mu_gt: float, lower_check_every: int, hint: list[float]):
+    """Alg. 3 (generalized AGM on psi(t, .)); returns (decision, x, psi_or_bound, iterations). ``hint``: where
+    the lower-bound checks' tangent cuts start, the last check's maximiser, carried across bisection steps."""
     dom, oracle = prob.domain, lev.oracle
     # On a ball, ||y - c||² serves both the feasibility test and the gradient-mapping step: one pass, not two
     ball = dom if isinstance(dom, Ball) else None
@@ -290,13 +422,18 @@ def _agm_inner(prob: BilevelProblem, lev: _Levels, t: float, x_start: np.ndarray
                 best_x, best_psi = x, psi_y
         if best_psi <= tol:
             return "upper", best_x, best_psi, k
+        ip = None
         if certify_lower and k % lower_check_every == 0:
             level = _ROUNDING * (1 + abs(f_t) + abs(gty))
-            bound = psi_lower_bound(dom, y, f_t, gty, df, dgt, prob.mu_f, mu_gt, refine_above=level, grid=grid)
+            if ball is not None:  # the check and the step below share their inner products
+                ip = _BallProducts.of(ey, ey_ey, df, dgt)
+                bound = _ball_psi_lower_bound(ball, y, f_t, gty, df, dgt, prob.mu_f, mu_gt, level, grid, ip, hint)
+            else:
+                bound = psi_lower_bound(dom, y, f_t, gty, df, dgt, prob.mu_f, mu_gt, refine_above=level)
             if bound > level:
                 return "lower", x, bound, k
         if ball is not None:
-            x_new = _ball_gradient_mapping_step(ball, y, f_t, df, gty, dgt, L, ey, ey_ey)
+            x_new = _ball_gradient_mapping_step(ball, y, f_t, df, gty, dgt, L, ey, ey_ey, ip)
         else:
             x_new = _generic_gradient_mapping_step(dom, y, f_t, df, gty, dgt, L)
         a_new = 0.5 * (-a * a + math.sqrt(a**4 + 4 * a * a))
@@ -429,6 +566,7 @@ def _fc_bio(problem: BilevelProblem, oracle: CountingOracle, eps_f: float, eps_g
 
     x_u, x_bar = x_g, x_g
     uncertified_lower = 0
+    hint = [0.5]
     if tighten:
         u = u - tol  # psi(u - eps/2, x_g) <= eps/2 still holds, since g~(x_g) = 0
     while u - l > tol and len(info["steps"]) < n_steps:
@@ -438,7 +576,7 @@ def _fc_bio(problem: BilevelProblem, oracle: CountingOracle, eps_f: float, eps_g
         calls0 = oracle.grad_calls
         if inner == "agm":
             decision, x_t, value, iters = _agm_inner(problem, lev, t, x_bar, K, L, tol, certify_lower, mu_gt,
-                                                      lower_check_every)
+                                                      lower_check_every, hint)
         else:
             decision, x_t, value, iters = _sgm_inner(problem, lev, t, x_bar, K, step, tol, certify_lower,
                                                       avg_check_every, mu_gt, lower_check_every)
