@@ -76,7 +76,7 @@ def test_accuracy_restores_training_mode():
 
 # -- models -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32)])
-@pytest.mark.parametrize("name", ["mlp", "vgg", "alexnet"])
+@pytest.mark.parametrize("name", ["mlp", "vgg", "vgg9", "alexnet"])
 def test_models_accept_every_input_size(name, shape):
     model = build_model(name, shape, 10, depth=2, width=32)
     assert model(torch.randn(2, *shape)).shape == (2, 10)
@@ -88,6 +88,9 @@ def test_reference_cnn_has_the_reference_weight_count():
     assert sum(p.numel() for p in reg.params) == 98_848
     reg = StrongRegularizer(MLP((1, 8, 8), 10, depth=6, width=256), lam=1e-3)
     assert sum(p.numel() for p in reg.params) == 346_624
+    # vgg9 at 28x28: 9 * (1*32 + 32*32 + 32*64 + 64*64 + 64*128 + 128*128) conv + 1152*256 + 256*256 + 256*10 FC
+    reg = StrongRegularizer(VGG.vgg9((1, 28, 28), 10), lam=1e-3)
+    assert sum(p.numel() for p in reg.params) == 9 * 31_776 + 1152 * 256 + 256 * 256 + 2560
 
 
 def test_vgg16_builds_for_cifar():
