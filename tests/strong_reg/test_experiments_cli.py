@@ -122,3 +122,18 @@ def test_preset_overrides_and_cli_set_parsing():
         preset("compression", True, tauu=0.7)
     with pytest.raises(ValueError, match="set"):
         _overrides(["tau"])
+
+
+def test_unused_gate_parameters_do_not_split_cached_runs():
+    """A run's config keeps only its own gate's parameters: an always-on run under a tau=0.7 preset is the same
+    sweep cell as under tau=0.5, while the coherent run keeps its tau."""
+    from quartet.strong_reg.experiments import _train_config
+
+    base = preset("compression", quick=True).base()
+    for gate in ("always", "delayed"):
+        a = _train_config({**base, "tau": 0.7}, reg="l1", lam=1e-3, gate=gate)
+        b = _train_config({**base, "tau": 0.5}, reg="l1", lam=1e-3, gate=gate)
+        assert a == b
+    assert _train_config({**base, "tau": 0.7}, reg="l1", lam=1e-3, gate="coherent").tau == 0.7
+    assert _train_config({**base, "gamma": 5}, reg="l1", lam=1e-3, gate="delayed").gamma == 5
+    assert _train_config({**base, "gamma": 5}, reg="none", lam=0.0, gate="always").gamma == 2

@@ -62,8 +62,19 @@ def _cells(configs: list[TrainConfig], store: Path, workers: int, cluster: str |
     return [c.result for c in cells]
 
 
+# the TrainConfig fields each gate reads; the others mean nothing to it
+_GATE_PARAMS = {"coherent": ("tau",), "delayed": ("gamma", "gamma_unit"), "norm-history": ("rho", "beta", "warmup"),
+                "dominance": ("kappa",)}
+
+
 def _train_config(base: dict[str, Any], **overrides: Any) -> TrainConfig:
-    return TrainConfig(**{**base, **overrides}).validate()
+    """One run's config. Parameters of gates the run does not use are reset to their defaults, so runs that
+    differ only there (an always-on run under presets with another tau) are one cached sweep cell."""
+    cfg = TrainConfig(**{**base, **overrides})
+    keep = _GATE_PARAMS.get(cfg.gate, ()) if cfg.reg != "none" and cfg.lam > 0 else ()
+    defaults = TrainConfig()
+    unused = {name: getattr(defaults, name) for names in _GATE_PARAMS.values() for name in names if name not in keep}
+    return replace(cfg, **unused).validate()
 
 
 def _aggregate(results: list[dict]) -> dict[str, Any]:
@@ -146,8 +157,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "compression": {
         "quick": CompressionConfig(model="vgg", epochs=30),
-        "full": CompressionConfig(data="fashion-mnist", model="vgg", epochs=15, n_train=4000, n_test=2000,
-                                  lam_safe=1e-3, lam_strong=3e-3, seeds=(0,)),
+        # the Fashion-MNIST CNN target: vgg9 (nine weight layers) collapses under always-on L1 from 1e-4 on, so a
+        # gated run there lands near the ~90% sparsity of the paper's "up to 9.9x" (past the small VGG's collapse
+        # point, ~3e-3, every gated run ends ~99% sparse). tau = 0.7: at lam <= 1e-4 the 0.5 gate lets the
+        # penalty on before the deep net takes off and it never does. ~6 min a run on one core
+        "full": CompressionConfig(data="fashion-mnist", model="vgg9", epochs=30, n_train=4000, n_test=2000,
+                                  lam_safe=3e-5, lam_strong=1.75e-4, tau=0.7, seeds=(0,)),
     },
     "diagnostics": {
         "quick": DiagnosticsConfig(model="vgg", epochs=30),
