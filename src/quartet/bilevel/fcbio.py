@@ -15,7 +15,9 @@ run time. Here each inner step also keeps a certified lower bound on psi*(t) fro
 psi*(t) >= max_{λ∈[0,1]} min_Z λ(f - t) + (1-λ)g~
         >= λ(f(y)-t) + (1-λ)g~(y) + min_Z <λ∇f(y) + (1-λ)∇g~(y), x-y>  (+ the strong-convexity quadratic),
 or, for the subgradient method, the average of the active pieces' linearisations. As soon as that bound is
-> 0, t < f-hat* is *proved* and the step ends with l = t. Lemma 5.3 only uses "l <= f-hat*" and
+> 0, t < f-hat* is *proved* and the step ends with l = t. The max over λ (concave, sharply peaked) is
+found by tangent cuts from the last check's maximiser, with a fixed λ grid as the fallback; the cuts also
+prove most failing checks cheaply. Lemma 5.3 only uses "l <= f-hat*" and
 "psi(u, x_u) <= eps/2", so the guarantee f(x) <= f-hat* + eps_f,
 g(x) <= g* + eps_g is unchanged; the bound converges to psi*(t), so every step ends long before the cap.
 For the same reason the bracket is tightened with what each step proves: after a "lower" step with bound
