@@ -27,8 +27,9 @@ from quartet.common.sweep import CellResult, run_sweep
 from quartet.common.validation import check_choice, fail
 
 from .data import ImageData, load_dataset
+from .gates import gate_parameters
 from .metrics import tolerance_level
-from .train import TrainConfig, train
+from .train import GATE_FIELDS, TrainConfig, train
 
 __all__ = ["ToleranceConfig", "CompressionConfig", "DiagnosticsConfig", "ExperimentResult", "PRESETS",
            "EXPERIMENTS", "run_experiment", "run_cell", "reproduce", "preset"]
@@ -62,18 +63,14 @@ def _cells(configs: list[TrainConfig], store: Path, workers: int, cluster: str |
     return [c.result for c in cells]
 
 
-# the TrainConfig fields each gate reads; the others mean nothing to it
-_GATE_PARAMS = {"coherent": ("tau",), "delayed": ("gamma", "gamma_unit"), "norm-history": ("rho", "beta", "warmup"),
-                "dominance": ("kappa",)}
-
-
 def _train_config(base: dict[str, Any], **overrides: Any) -> TrainConfig:
     """One run's config. Parameters of gates the run does not use are reset to their defaults, so runs that
     differ only there (an always-on run under presets with another tau) are one cached sweep cell."""
     cfg = TrainConfig(**{**base, **overrides})
-    keep = _GATE_PARAMS.get(cfg.gate, ()) if cfg.reg != "none" and cfg.lam > 0 else ()
+    # an unregularized run trains under the "never" gate (see train()), which reads only its scope
+    used = gate_parameters(cfg.gate if cfg.reg != "none" and cfg.lam > 0 else "never")
     defaults = TrainConfig()
-    unused = {name: getattr(defaults, name) for names in _GATE_PARAMS.values() for name in names if name not in keep}
+    unused = {field: getattr(defaults, field) for field, param in GATE_FIELDS.items() if param not in used}
     return replace(cfg, **unused).validate()
 
 

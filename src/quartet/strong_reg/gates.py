@@ -357,8 +357,13 @@ GATES: dict[str, type[Gate]] = {g.name: g for g in (AlwaysGate, NeverGate, Delay
                                                      NormHistoryGate, DominanceGate)}
 
 
+def gate_parameters(name: str) -> frozenset[str]:
+    """The constructor parameters of gate ``name`` (``tau`` for coherent, ``gamma`` and ``unit`` for delayed...)."""
+    cls = GATES[check_choice("gate", name, tuple(GATES))]
+    return frozenset(inspect.signature(cls.__init__).parameters) - {"self"}
+
+
 def make_gate(name: str, **params: Any) -> Gate:
     """Build a gate by name; ``params`` not used by that gate are ignored (so one CLI can carry them all)."""
-    cls = GATES[check_choice("gate", name, tuple(GATES))]
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    return cls(**{k: v for k, v in params.items() if k in accepted and v is not None})
+    accepted = gate_parameters(name)
+    return GATES[name](**{k: v for k, v in params.items() if k in accepted and v is not None})

@@ -30,6 +30,9 @@ from .regularizer import StrongRegularizer
 __all__ = ["TrainConfig", "TrainResult", "train", "REGS"]
 
 REGS = ("none", "l1", "l2")
+# TrainConfig field -> gate constructor parameter
+GATE_FIELDS = {"tau": "tau", "gamma": "gamma", "gamma_unit": "unit", "rho": "rho", "beta": "beta",
+               "warmup": "warmup", "kappa": "kappa", "scope": "scope"}
 
 
 @dataclass
@@ -85,8 +88,7 @@ class TrainConfig:
         return self
 
     def gate_params(self) -> dict[str, Any]:
-        return {"tau": self.tau, "gamma": self.gamma, "unit": self.gamma_unit, "rho": self.rho,
-                "beta": self.beta, "warmup": self.warmup, "kappa": self.kappa, "scope": self.scope}
+        return {param: getattr(self, field) for field, param in GATE_FIELDS.items()}
 
     def label(self) -> str:
         if self.reg == "none" or self.lam == 0:
