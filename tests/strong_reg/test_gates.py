@@ -60,6 +60,21 @@ def test_global_scope_sums_layers_per_layer_scope_decides_each():
     s_bad = stats(loss_sq=[0.01, 0.01], pen_sq=[1.0, 1.0], dot=[0.0, 0.0])
     assert CoherentGate(scope="global").decide(s_bad).tolist() == [False, False]
 
+    # the caller owns the returned decisions: changing them leaves the gate's record alone
+    gate = CoherentGate(scope="per-layer")
+    on = gate.decide(s)
+    on[:] = True
+    assert gate.history.last().tolist() == [False, True]
+
+
+def test_a_rule_must_answer_once_or_once_per_tensor():
+    class TwoAnswers(AlwaysGate):
+        def _rule(self, stats):
+            return np.array([True, False])
+
+    with pytest.raises(ValueError, match="decisions"):
+        TwoAnswers(scope="per-layer").decide(stats(loss_sq=[1.0, 1.0, 1.0], pen_sq=[1.0] * 3, dot=[0.0] * 3))
+
 
 def test_delayed_gate_in_epochs_and_steps():
     g = DelayedGate(gamma=2, unit="epoch")

@@ -91,6 +91,10 @@ def test_reference_cnn_has_the_reference_weight_count():
     # vgg9 at 28x28: 9 * (1*32 + 32*32 + 32*64 + 64*64 + 64*128 + 128*128) conv + 1152*256 + 256*256 + 256*10 FC
     reg = StrongRegularizer(VGG.vgg9((1, 28, 28), 10), lam=1e-3)
     assert sum(p.numel() for p in reg.params) == 9 * 31_776 + 1152 * 256 + 256 * 256 + 2560
+    # --width sets the two FC layers of vgg9 (and leaves the small VGG's head alone)
+    reg = StrongRegularizer(build_model("vgg9", (1, 28, 28), 10, width=1024), lam=1e-3)
+    assert sum(p.numel() for p in reg.params) == 9 * 31_776 + 1152 * 1024 + 1024 * 1024 + 10_240
+    assert build_model("vgg", (1, 8, 8), 10, width=1024).classifier[0].out_features == 128
 
 
 def test_vgg16_builds_for_cifar():

@@ -29,7 +29,7 @@ def train_cmd(
     data: Annotated[str, typer.Option("--data", help="digits, fashion-mnist, synthetic-cifar, cifar10, cifar100, svhn.")] = "digits",
     model: Annotated[str, typer.Option("--model", help="mlp, vgg (small VGG), vgg9 (nine weight layers), vgg16 or alexnet.")] = "vgg",
     depth: Annotated[int, typer.Option("--depth", help="MLP hidden layers.")] = 2,
-    width: Annotated[int, typer.Option("--width", help="MLP hidden units.")] = 256,
+    width: Annotated[int, typer.Option("--width", help="MLP hidden units; the width of vgg9's two FC layers.")] = 256,
     reg: Annotated[str, typer.Option("--reg", help="none, l1 or l2.")] = "l1",
     lam: Annotated[float, typer.Option("--lam", help="Penalty strength.")] = 1e-3,
     gate: Annotated[str, typer.Option("--gate", help="always, delayed, coherent, norm-history, dominance, never.")] = "coherent",

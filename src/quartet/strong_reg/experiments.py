@@ -95,6 +95,7 @@ class _Common:
     data: str = "digits"
     model: str = "mlp"
     depth: int = 6
+    width: int = 256
     epochs: int = 15
     seeds: tuple[int, ...] = (0,)
     n_train: int | None = None
@@ -106,12 +107,12 @@ class _Common:
     tau: float = 0.5
 
     def base(self) -> dict[str, Any]:
-        return {"data": self.data, "model": self.model, "depth": self.depth, "epochs": self.epochs,
-                "n_train": self.n_train, "n_test": self.n_test, "root": self.root, "lr": self.lr,
-                "batch_size": self.batch_size, "gamma": self.gamma, "tau": self.tau}
+        return {"data": self.data, "model": self.model, "depth": self.depth, "width": self.width,
+                "epochs": self.epochs, "n_train": self.n_train, "n_test": self.n_test, "root": self.root,
+                "lr": self.lr, "batch_size": self.batch_size, "gamma": self.gamma, "tau": self.tau}
 
     def describe(self) -> str:
-        extra = f", depth {self.depth}" if self.model == "mlp" else ""
+        extra = {"mlp": f", depth {self.depth}", "vgg9": f", FC {self.width}-{self.width}"}.get(self.model, "")
         sub = f", {self.n_train} train images" if self.n_train else ""
         return f"{self.data}, {self.model}{extra}, {self.epochs} epochs{sub}, seeds {list(self.seeds)}"
 

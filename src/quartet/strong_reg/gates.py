@@ -178,7 +178,12 @@ class Gate:
         """Whether to apply the penalty at this step, one bool per regularized tensor."""
         view = stats.total() if self.scope == "global" else stats
         on = np.asarray(self._rule(view), dtype=bool).reshape(-1)
-        on = np.broadcast_to(on, (stats.n_tensors,)).copy()
+        if on.size == 1:  # one answer for every tensor
+            on = on.repeat(stats.n_tensors)
+        elif on.size == stats.n_tensors:
+            on = on.copy()  # the caller may keep it; the rule may not hand out its own state
+        else:
+            fail("decisions", on.size, f"a rule must return 1 or {stats.n_tensors} decisions")
         self.record(stats.step, stats.epoch, on)
         return on
 
@@ -280,8 +285,7 @@ class CoherentGate(Gate):
         self.tau = check_float("tau", tau, min=-1.0, max=1.0)
 
     def _rule(self, stats: GradStats) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            return stats.coherence() >= self.tau  # NaN (no loss direction) compares False: off
+        return stats.coherence() >= self.tau  # NaN (no loss direction) compares False: off
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "tau": self.tau}

@@ -4,7 +4,7 @@ tolerance level depends on the initial scale of the loss gradient.
 
 * :class:`VGG` - stacks of 3x3 convolutions and 2x2 max-pools; ``VGG.small`` is the reference ``digits_cnn``
   (conv 32-32-M-64-64-M, FC 128, 98,848 weights on 8x8 input), ``VGG.vgg9`` a deeper one for 28x28 and 32x32
-  (conv 32-32-M-64-64-M-128-128-M, FC 256-256), ``VGG.vgg16`` the CIFAR VGG-16 (15.2 M).
+  (conv 32-32-M-64-64-M-128-128-M, FC 256-256 by default), ``VGG.vgg16`` the CIFAR VGG-16 (15.2 M).
 * :class:`AlexNet` - the cuda-convnet CIFAR AlexNet: two 5x5 conv + 3/2 max-pool stages, FC 384-192-C.
 * :class:`MLP` - ``depth`` hidden ReLU layers of ``width`` units; deep ones collapse first.
 
@@ -86,10 +86,10 @@ class VGG(nn.Module):
         return cls(input_shape, num_classes, "small", (128,))
 
     @classmethod
-    def vgg9(cls, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10) -> "VGG":
-        """Six 3x3 convolutions in three stages and FC 256-256: nine weight layers (without batch-norm, deeper
-        nets collapse at a smaller lam: the failure the gates address)."""
-        return cls(input_shape, num_classes, "vgg9", (256, 256))
+    def vgg9(cls, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10, width: int = 256) -> "VGG":
+        """Six 3x3 convolutions in three stages and FC ``width``-``width``: nine weight layers (without batch-norm,
+        deeper nets collapse at a smaller lam: the failure the gates address)."""
+        return cls(input_shape, num_classes, "vgg9", (width, width))
 
     @classmethod
     def vgg16(cls, input_shape: Sequence[int] = (3, 32, 32), num_classes: int = 10) -> "VGG":
@@ -149,15 +149,15 @@ MODELS = ("mlp", "vgg", "vgg9", "vgg16", "alexnet")
 
 def build_model(name: str, input_shape: Sequence[int], num_classes: int, *, depth: int = 2,
                 width: int = 256) -> nn.Module:
-    """``mlp`` (``depth`` hidden layers of ``width``), ``vgg`` (small VGG, the reference CNN), ``vgg9``,
-    ``vgg16``, ``alexnet``."""
+    """``mlp`` (``depth`` hidden layers of ``width``), ``vgg`` (small VGG, the reference CNN), ``vgg9`` (its two
+    FC layers ``width`` wide), ``vgg16``, ``alexnet``."""
     name = check_choice("model", name, MODELS)
     if name == "mlp":
         return MLP(input_shape, num_classes, depth=depth, width=width)
     if name == "vgg":
         return VGG.small(input_shape, num_classes)
     if name == "vgg9":
-        return VGG.vgg9(input_shape, num_classes)
+        return VGG.vgg9(input_shape, num_classes, width=width)
     if name == "vgg16":
         return VGG.vgg16(input_shape, num_classes)
     return AlexNet(input_shape, num_classes)

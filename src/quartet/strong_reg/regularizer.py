@@ -32,7 +32,7 @@ from torch import nn
 from quartet.common.validation import check_choice, check_float, check_int, fail
 
 from .gates import CoherentGate, Gate
-from .stats import PENALTY_FIELDS, STAT_FIELDS, GradStats, compute_grad_stats
+from .stats import PENALTY_FIELDS, STAT_FIELDS, GradStats, _grad_stats
 
 __all__ = ["StrongRegularizer", "RegularizedOptimizer", "default_exclude", "KINDS"]
 
@@ -149,6 +149,9 @@ class StrongRegularizer:
     @torch.no_grad()
     def directions(self) -> list[torch.Tensor]:
         """``dOmega/dW`` for each tensor: ``sign(W)`` (L1) or ``W`` itself (L2); ``g_R = lam * direction``."""
+        return self._directions()
+
+    def _directions(self) -> list[torch.Tensor]:  # the body, for callers already under no_grad
         if self.kind == "l1":
             return list(torch._foreach_sign(self.params))
         return [p.detach() for p in self.params]
@@ -175,10 +178,9 @@ class StrongRegularizer:
         if self.track_stats or not hold:
             # only what the gate reads (each statistic is a pass over the weights); all of it when tracking
             fields = STAT_FIELDS if self.track_stats else self.gate.reads
-            dirs = self.directions() if PENALTY_FIELDS & set(fields) else None
-            self.last_stats = compute_grad_stats(grads, dirs, self.lams, step=self.step_count, epoch=self.epoch,
-                                                 sign_directions=self.kind == "l1", fields=fields,
-                                                 numel=self._numel)
+            dirs = self._directions() if PENALTY_FIELDS & set(fields) else None
+            self.last_stats = _grad_stats(grads, dirs, self.lams, step=self.step_count, epoch=self.epoch,
+                                         sign_directions=self.kind == "l1", fields=fields, numel=self._numel)
         if hold:  # between checks: keep the last decision, skip the gate (and, untracked, the statistics)
             on = self.last_on.copy()
             self.gate.record(self.step_count, self.epoch, on)
@@ -186,7 +188,7 @@ class StrongRegularizer:
             on = self.gate.decide(self.last_stats)
         self.last_on = on
         if not self.proximal and on.any():
-            dirs = dirs if dirs is not None else self.directions()
+            dirs = dirs if dirs is not None else self._directions()
             idx = np.flatnonzero(on)
             sel_grads = [grads[i] for i in idx]
             sel_dirs = [dirs[i] for i in idx]

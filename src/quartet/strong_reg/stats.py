@@ -47,12 +47,10 @@ class GradStats:
 
     def total(self) -> "GradStats":
         """The global statistics: every sum over all tensors, as arrays of shape ``(1,)``."""
-
-        def s(a: np.ndarray) -> np.ndarray:
-            return np.asarray([a.sum()], dtype=np.float64)
-
-        return GradStats(self.step, self.epoch, s(self.numel), s(self.loss_l1), s(self.loss_sq),
-                         s(self.pen_l1), s(self.pen_sq), s(self.dot))
+        # one reduction over the stacked fields: a gate with global scope calls this every step
+        sums = np.array([self.numel, self.loss_l1, self.loss_sq, self.pen_l1, self.pen_sq, self.dot],
+                        dtype=np.float64).sum(axis=1, keepdims=True)
+        return GradStats(self.step, self.epoch, *sums)
 
     def coherence(self) -> np.ndarray:
         """``cos(g_L, g_L + g_R)``; NaN where the loss gradient is zero (no direction to compare with)."""
@@ -75,7 +73,6 @@ class GradStats:
         return self.loss_l1 / np.maximum(self.numel, 1.0)
 
 
-@torch.no_grad()
 def compute_grad_stats(grads: Sequence[torch.Tensor], directions: Sequence[torch.Tensor] | None,
                        lams: Sequence[float], *, step: int, epoch: int, sign_directions: bool = False,
                        with_l1: bool = True, fields: Iterable[str] | None = None,
@@ -93,6 +90,16 @@ def compute_grad_stats(grads: Sequence[torch.Tensor], directions: Sequence[torch
     term one BLAS dot per tensor, the 1-norms an abs-sum per tensor (``_foreach_norm`` with ord 1 is several
     times slower on CPU); all requested sums reach the host in a single transfer.
     """
+    with torch.no_grad():
+        return _grad_stats(grads, directions, lams, step=step, epoch=epoch, sign_directions=sign_directions,
+                           with_l1=with_l1, fields=fields, numel=numel)
+
+
+def _grad_stats(grads: Sequence[torch.Tensor], directions: Sequence[torch.Tensor] | None,
+                lams: Sequence[float], *, step: int, epoch: int, sign_directions: bool = False,
+                with_l1: bool = True, fields: Iterable[str] | None = None,
+                numel: np.ndarray | None = None) -> GradStats:
+    """:func:`compute_grad_stats` without its ``no_grad`` context (the regularizer calls it inside its own)."""
     wanted = set(STAT_FIELDS if fields is None else fields)
     unknown = wanted - set(STAT_FIELDS)
     if unknown:

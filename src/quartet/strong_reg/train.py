@@ -42,7 +42,7 @@ class TrainConfig:
     data: str = "digits"
     model: str = "vgg"
     depth: int = 2                 # MLP hidden layers
-    width: int = 256               # MLP hidden units
+    width: int = 256               # MLP hidden units; vgg9 FC width
     reg: str = "l1"
     lam: float = 1e-3
     gate: str = "coherent"
