@@ -189,13 +189,14 @@ class StrongRegularizer:
         self.last_on = on
         if not self.proximal and on.any():
             dirs = dirs if dirs is not None else self._directions()
-            idx = np.flatnonzero(on)
-            sel_grads = [grads[i] for i in idx]
-            sel_dirs = [dirs[i] for i in idx]
+            lams = self.lams
+            if not on.all():  # per-layer decisions: only the tensors whose gate is on
+                idx = np.flatnonzero(on)
+                grads, dirs, lams = [grads[i] for i in idx], [dirs[i] for i in idx], [lams[i] for i in idx]
             if self._uniform_lam:
-                torch._foreach_add_(sel_grads, sel_dirs, alpha=self.lams[0])
+                torch._foreach_add_(grads, dirs, alpha=lams[0])
             else:
-                torch._foreach_add_(sel_grads, torch._foreach_mul(sel_dirs, [self.lams[i] for i in idx]))
+                torch._foreach_add_(grads, torch._foreach_mul(dirs, lams))
         self.step_count += 1
         return on
 

@@ -131,8 +131,10 @@ def _grad_stats(grads: Sequence[torch.Tensor], directions: Sequence[torch.Tensor
         # float32 -> float64 on the host is exact; squaring happens in float64 as before
         blocks = list(torch.stack(parts).to("cpu").numpy().astype(np.float64).reshape(-1, n))
 
+    blank = np.full(n, np.nan)
+
     def nan() -> np.ndarray:  # a fresh array per field: a gate may keep one
-        return np.full(n, np.nan)
+        return blank.copy()
 
     loss_sq = blocks.pop(0) ** 2 if want_loss_sq else nan()
     dir_sq = blocks.pop(0) ** 2 if want_dir_sq else nan()
