@@ -158,9 +158,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         # the Fashion-MNIST CNN target: vgg9 (nine weight layers) is where always-on L1 collapses at a lam whose
         # gated run lands near the ~90% sparsity of the paper's "up to 9.9x" (past the small VGG's collapse point,
         # ~3e-3, every gated run ends ~99% sparse). The edge is stochastic: at 1.5e-4 seeds 0 and 2 collapse and
-        # seed 1 survives (as it does at 1.75e-4); seed 0 collapses at every lam from 1e-4 to 3e-4. tau = 0.7: at lam <= 1e-4 the 0.5 gate lets the
-        # penalty on before the deep net takes off and it never does. 60 epochs: sparsity still grows while the
-        # lr is high, and 30 epochs cost the gated run 1-2 points at 10x (lam 1.75e-4); ~12 min a run on one core
+        # seed 1 survives (as it does at 1.75e-4); seed 0 collapses at every lam from 1e-4 to 3e-4. tau = 0.7: at
+        # lam <= 1e-4 the 0.5 gate lets the penalty on before the deep net takes off and it never does. 60 epochs:
+        # sparsity still grows while the lr is high, and 30 epochs cost the gated run 1-2 points at 10x (lam
+        # 1.75e-4); ~12 min a run on one core
         "full": CompressionConfig(data="fashion-mnist", model="vgg9", epochs=60, n_train=4000, n_test=2000,
                                   lam_safe=3e-5, lam_strong=1.5e-4, tau=0.7, seeds=(0,)),
     },
