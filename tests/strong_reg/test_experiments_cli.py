@@ -137,3 +137,17 @@ def test_unused_gate_parameters_do_not_split_cached_runs():
     assert _train_config({**base, "tau": 0.7}, reg="l1", lam=1e-3, gate="coherent").tau == 0.7
     assert _train_config({**base, "gamma": 5}, reg="l1", lam=1e-3, gate="delayed").gamma == 5
     assert _train_config({**base, "gamma": 5}, reg="none", lam=0.0, gate="always").gamma == 2
+
+
+def test_integer_and_float_numbers_are_one_cached_run():
+    """``lam=0`` and ``lam=0.0`` (or ``lr=1`` and ``1.0``) describe the same run and must hash to one sweep cell."""
+    from dataclasses import asdict
+
+    from quartet.common.sweep import config_key
+    from quartet.strong_reg.experiments import _train_config
+
+    base = preset("compression", quick=True).base()
+    as_int = _train_config({**base, "lr": 1}, reg="none", lam=0, gate="always", thetas=(1, 1e-4))
+    as_float = _train_config({**base, "lr": 1.0}, reg="none", lam=0.0, gate="always", thetas=(1.0, 1e-4))
+    assert config_key(asdict(as_int)) == config_key(asdict(as_float))
+    assert isinstance(as_int.lam, float) and isinstance(as_int.lr, float) and isinstance(as_int.thetas[0], float)

@@ -67,24 +67,25 @@ class TrainConfig:
     threads: int = 1
 
     def validate(self) -> "TrainConfig":
+        """Check every field; numbers are stored as the validators return them (``lam=0`` becomes ``0.0``), so
+        configs that describe the same run hash to the same sweep cell."""
         check_choice("data", self.data, DATASETS)
         check_choice("model", self.model, MODELS)
         check_int("depth", self.depth, min=0)
         check_int("width", self.width, min=1)
         check_choice("reg", self.reg, REGS)
-        check_float("lam", self.lam, min=0.0)
+        self.lam = check_float("lam", self.lam, min=0.0)
         check_choice("gate", self.gate, tuple(GATES))
         check_choice("scope", self.scope, ("global", "per-layer"))
         check_int("epochs", self.epochs, min=1)
-        check_float("lr", self.lr, min=0.0, min_inclusive=False)
-        check_float("momentum", self.momentum, min=0.0, max=1.0, max_inclusive=False)
+        self.lr = check_float("lr", self.lr, min=0.0, min_inclusive=False)
+        self.momentum = check_float("momentum", self.momentum, min=0.0, max=1.0, max_inclusive=False)
         check_int("batch_size", self.batch_size, min=1)
         check_int("seed", self.seed, min=0)
         check_int("threads", self.threads, min=1)
         if not self.thetas:
             raise ValueError(f"invalid thetas={self.thetas!r}: must hold at least one threshold")
-        for t in self.thetas:
-            check_float("thetas", t, min=0.0, min_inclusive=False)
+        self.thetas = tuple(check_float("thetas", t, min=0.0, min_inclusive=False) for t in self.thetas)
         return self
 
     def gate_params(self) -> dict[str, Any]:
